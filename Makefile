@@ -1,0 +1,23 @@
+# hmsbackup: `make run` tries the product, `make test` runs every test.
+GO ?= go
+
+.PHONY: run build test vet bench
+
+run:
+	$(GO) run ./cmd/hmsbackup create
+
+build:
+	$(GO) build -o bin/hmsbackup ./cmd/hmsbackup
+
+vet:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+# Installs MariaDB (server + clients) if missing, then runs all tests,
+# including those against a real mariadbd started in a temp dir.
+test: vet
+	./scripts/install-deps
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	./bench/run.sh

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
+	dumpmysql "github.com/hmsbackup/hmsbackup/internal/dump/mysql"
+	dumpsqlite "github.com/hmsbackup/hmsbackup/internal/dump/sqlite"
+	"github.com/hmsbackup/hmsbackup/internal/engine"
+	"github.com/hmsbackup/hmsbackup/internal/lock"
+	"github.com/hmsbackup/hmsbackup/internal/storage/local"
+)
+
+// app is the composed program: every concrete type is chosen here.
+type app struct {
+	cfg     config
+	catalog backup.Catalog
+	engine  *engine.Engine
+	actor   engine.Actor
+}
+
+func (a *app) Close() error { return a.catalog.Close() }
+
+// openApp wires the engine from the configuration and recovers backups
+// interrupted by a crash.
+func (c *cli) openApp(ctx context.Context) (*app, error) {
+	cfg, err := loadConfig(c.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	tmp := filepath.Join(cfg.DataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("create temp directory: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	var dumper backup.Dumper
+	switch cfg.Driver {
+	case "mysql":
+		if dumper, err = dumpmysql.New(dumpmysql.Config{DSN: cfg.DSN, TempDir: tmp}); err != nil {
+			return nil, err
+		}
+	default:
+		if cfg.DSNDefault {
+			if err := c.ensureSample(ctx, cfg.DSN); err != nil {
+				return nil, err
+			}
+		}
+		dumper = dumpsqlite.New(cfg.DSN, tmp)
+	}
+
+	cat, err := catalogsqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	store, err := local.New(filepath.Join(cfg.DataDir, "backups"))
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	locker, err := lock.New(filepath.Join(cfg.DataDir, "locks"))
+	if err != nil {
+		cat.Close()
+		return nil, err
+	}
+	eng := &engine.Engine{
+		Catalog:     cat,
+		Dumper:      dumper,
+		Storage:     store,
+		Locker:      locker,
+		Compression: cfg.Compression,
+		Location:    cfg.Location,
+		Logger:      logger,
+		LockWait:    cfg.LockWait,
+	}
+	if n, err := eng.Recover(ctx); err != nil {
+		logger.Warn("could not recover interrupted backups", "err", err)
+	} else if n > 0 {
+		fmt.Fprintf(c.stderr, "hmsbackup: marked %d backup(s) interrupted by a crash as failed and removed their partial files\n", n)
+	}
+	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor()}, nil
+}
+
+// ensureSample creates the sample HMS database on a first run with no
+// database configured, so a newcomer's first backup backs up something.
+func (c *cli) ensureSample(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := dumpsqlite.CreateSampleDatabase(ctx, path); err != nil {
+		return fmt.Errorf("create sample database: %w", err)
+	}
+	fmt.Fprintf(c.stderr, "hmsbackup: no database configured, so created a SAMPLE hospital database with fictional data at %s.\n"+
+		"           Set HMSBACKUP_DB_DRIVER and HMSBACKUP_DB_DSN to back up your real database.\n", path)
+	return nil
+}
+
+// osActor names the operating-system user running the CLI, for the audit.
+func osActor() engine.Actor {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if name == "" {
+		name = fmt.Sprintf("uid%d", os.Getuid())
+	}
+	return engine.Actor{Name: "cli:" + name}
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// cli holds the process's streams and environment for the subcommands.
+type cli struct {
+	getenv     func(string) string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	isTerminal func(any) bool
+}
+
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+func (c *cli) execute(ctx context.Context, args []string) error {
+	root := &cobra.Command{
+		Use:           "hmsbackup",
+		Short:         "Back up and restore the hospital management system's database",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Long: `hmsbackup takes, verifies and restores backups of the HMS database.
+
+Environment:
+  HMSBACKUP_DATA_DIR     catalog and local backups (default ./data)
+  HMSBACKUP_DB_DRIVER    sqlite (default) or mysql
+  HMSBACKUP_DB_DSN       SQLite file path (default $HMSBACKUP_DATA_DIR/hms.db), or a
+                         MySQL DSN such as user:pass@tcp(127.0.0.1:3306)/hms
+  HMSBACKUP_COMPRESSION  gzip (default) or zstd
+  HMSBACKUP_TIMEZONE     time zone of file names (default: the server's)
+  HMSBACKUP_LOCK_WAIT    how long to wait for a running backup/restore (default 0: refuse)`,
+	}
+	root.SetArgs(args)
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return backup.Wrap(err, backup.EINVALID, "bad usage (see hmsbackup --help)")
+	})
+	root.AddCommand(
+		c.createCommand(),
+		c.listCommand(),
+		c.showCommand(),
+		c.restoreCommand(),
+		c.verifyCommand(),
+		c.deleteCommand(),
+		c.downloadCommand(),
+		c.protectCommand(true),
+		c.protectCommand(false),
+		c.serveCommand(),
+	)
+	return root.ExecuteContext(ctx)
+}
+
+// withApp opens the app for one command and closes it afterwards.
+func (c *cli) withApp(ctx context.Context, fn func(*app) error) error {
+	a, err := c.openApp(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, backup.Errorf(backup.EINVALID, "%q is not a backup ID: use the number shown by hmsbackup list", s)
+	}
+	return id, nil
+}
+
+// exitCode maps error codes to the process's exit status (see README).
+func exitCode(err error) int {
+	switch backup.ErrorCode(err) {
+	case backup.EINVALID:
+		return 2
+	case backup.ENOTFOUND:
+		return 3
+	case backup.EBUSY:
+		return 4
+	case backup.ECORRUPT:
+		return 5
+	case backup.EUNAVAILABLE:
+		return 6
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	return 1
+}
+
+// oneLine folds a multi-line message (a tool's stderr) into one line.
+func oneLine(s string) string {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := range fields {
+		fields[i] = strings.TrimSpace(fields[i])
+	}
+	return strings.Join(fields, " | ")
+}

@@ -1,0 +1,35 @@
+package backup
+
+import "time"
+
+// Action is what an audit entry records.
+type Action string
+
+const (
+	ActionCreate   Action = "create"
+	ActionRestore  Action = "restore"
+	ActionDelete   Action = "delete"
+	ActionVerify   Action = "verify"
+	ActionDownload Action = "download"
+	ActionRecover  Action = "recover" // a crashed backup marked failed at start
+)
+
+// AuditEntry is one row of backup_logs: who did what to which backup, when,
+// and how it went. Details never hold secrets.
+type AuditEntry struct {
+	ID        int64     `json:"id"`
+	BackupID  *int64    `json:"backup_id"` // nil when the backup was never recorded
+	UserID    *int64    `json:"user_id"`   // a web user; nil for the CLI
+	Actor     string    `json:"actor"`     // "cli:alice", "system", a user name
+	Action    Action    `json:"action"`
+	Outcome   string    `json:"outcome"` // "success" or "failure"
+	Details   string    `json:"details"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AuditFilter selects audit entries; zero fields match all. Newest first.
+type AuditFilter struct {
+	BackupID *int64
+	Action   *Action
+	Limit    int
+}

@@ -1,0 +1,60 @@
+package backup
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to one HTTP status and one CLI exit behaviour.
+const (
+	ECONFLICT       = "conflict"        // e.g. a file name or record already exists
+	EINTERNAL       = "internal"        // a bug or an unexpected failure
+	EINVALID        = "invalid"         // bad input from the caller
+	ENOTFOUND       = "not_found"       // no such backup or file
+	EBUSY           = "busy"            // another backup/restore holds the source
+	ECORRUPT        = "corrupt"         // a file does not match its checksum or cannot be read
+	EUNAVAILABLE    = "unavailable"     // a server or tool cannot be reached
+	EUNAUTHORIZED   = "unauthorized"    // not signed in
+	EFORBIDDEN      = "forbidden"       // signed in without the permission
+	ENOTIMPLEMENTED = "not_implemented" // a feature this build does not have
+)
+
+// Error is hmsbackup's error: a code for programs, a message for people (it
+// says what happened and what to do), and the underlying cause, if any.
+type Error struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error with code and message whose cause is err.
+func Wrap(err error, code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}

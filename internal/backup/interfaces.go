@@ -1,0 +1,73 @@
+package backup
+
+import (
+	"context"
+	"io"
+)
+
+// SourceInfo describes the database a Dumper backs up.
+type SourceInfo struct {
+	Engine   string // "mysql" or "sqlite"
+	Database string // the schema name, or the SQLite file's base name
+	Format   string // file-name format part: "sql" (a SQL script) or "sqlite" (a database file)
+	// Key identifies the source across processes (host+database, or the
+	// SQLite file's absolute path); locks are taken on it. Never holds secrets.
+	Key string
+}
+
+// Dumper backs up and restores one database. Implementations stream: they
+// never hold a whole dump in memory.
+type Dumper interface {
+	// Info describes the source. It does no I/O.
+	Info() SourceInfo
+
+	// Dump writes a complete, consistent dump to w while the database stays
+	// online. It returns an error, carrying the tool's own message (stderr),
+	// if the dump could not be taken or is incomplete; then what was written
+	// to w must be discarded. Returns EUNAVAILABLE if the server or the dump
+	// tool cannot be reached.
+	Dump(ctx context.Context, w io.Writer) error
+
+	// Restore replaces the database's whole content with the dump read from
+	// r: afterwards it holds exactly the dump's tables, rows, views,
+	// triggers, routines and events, and nothing else. It stops at the first
+	// error and returns it; the database may then be partly restored (the
+	// engine rolls back with the pre-restore backup).
+	Restore(ctx context.Context, r io.Reader) error
+
+	// Ping checks that the database can be reached with the configured
+	// credentials, returning EUNAVAILABLE with a reason if not.
+	Ping(ctx context.Context) error
+}
+
+// Catalog stores backup records, settings and the audit trail. It lives in
+// its own store, never in the database being backed up. Safe for
+// concurrent use by several goroutines and processes.
+type Catalog interface {
+	// CreateBackup inserts b (normally pending) and sets its ID, CreatedAt
+	// and UpdatedAt. Returns ECONFLICT if b.Filename is already recorded.
+	CreateBackup(ctx context.Context, b *Backup) error
+	// UpdateBackup saves every field of b (by b.ID) and sets UpdatedAt.
+	// Returns ENOTFOUND if there is no such record.
+	UpdateBackup(ctx context.Context, b *Backup) error
+	// FindBackupByID returns ENOTFOUND if there is no such record.
+	FindBackupByID(ctx context.Context, id int64) (*Backup, error)
+	// FindBackups returns the matching records, newest first, and how many
+	// match in all (ignoring Offset and Limit).
+	FindBackups(ctx context.Context, f BackupFilter) ([]*Backup, int, error)
+	// DeleteBackup removes the record; its audit entries stay, with their
+	// backup id. Returns ENOTFOUND if there is no such record.
+	DeleteBackup(ctx context.Context, id int64) error
+
+	// Settings returns the saved settings, or DefaultSettings if none.
+	Settings(ctx context.Context) (Settings, error)
+	// SaveSettings replaces the settings.
+	SaveSettings(ctx context.Context, s Settings) error
+
+	// AddAuditEntry appends e and sets its ID and CreatedAt.
+	AddAuditEntry(ctx context.Context, e *AuditEntry) error
+	// FindAuditEntries returns matching entries, newest first.
+	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+
+	Close() error
+}

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+// AddAuditEntry appends e and sets its ID and CreatedAt. Returns EINVALID
+// if e.Action is empty.
+func (c *Catalog) AddAuditEntry(ctx context.Context, e *backup.AuditEntry) error {
+	if e.Action == "" {
+		return backup.Errorf(backup.EINVALID, "audit entry has no action")
+	}
+	now := c.now()
+	if err := checkTime("created_at", now); err != nil {
+		return err
+	}
+	var id int64
+	err := c.db.QueryRowContext(ctx, `
+		INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		nullInt64(e.BackupID), nullInt64(e.UserID), e.Actor, string(e.Action), e.Outcome, e.Details,
+		formatTime(now), formatTime(now),
+	).Scan(&id)
+	if err != nil {
+		return wrap(err, "add audit entry %s by %q", e.Action, e.Actor)
+	}
+	e.ID, e.CreatedAt = id, now
+	return nil
+}
+
+// FindAuditEntries returns the entries f selects, newest first (by
+// CreatedAt, then by ID). Entries of deleted backups are still found by
+// their backup id. Returns EINVALID for a negative Limit.
+func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([]*backup.AuditEntry, error) {
+	if f.Limit < 0 {
+		return nil, backup.Errorf(backup.EINVALID, "audit filter limit %d must not be negative", f.Limit)
+	}
+	var where []string
+	var args []any
+	if f.BackupID != nil {
+		where, args = append(where, "backup_id = ?"), append(args, *f.BackupID)
+	}
+	if f.Action != nil {
+		where, args = append(where, "action = ?"), append(args, string(*f.Action))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := -1 // SQLite: no limit
+	if f.Limit > 0 {
+		limit = f.Limit
+	}
+	rows, err := c.db.QueryContext(ctx, `
+		SELECT id, backup_id, user_id, actor, action, outcome, details, created_at
+		FROM backup_logs`+cond+`
+		ORDER BY created_at DESC, id DESC LIMIT ?`,
+		append(args, limit)...)
+	if err != nil {
+		return nil, wrap(err, "find audit entries")
+	}
+	defer rows.Close()
+	es := []*backup.AuditEntry{}
+	for rows.Next() {
+		var (
+			e                 backup.AuditEntry
+			backupID, userID  sql.NullInt64
+			action, createdAt string
+		)
+		if err := rows.Scan(&e.ID, &backupID, &userID, &e.Actor, &action, &e.Outcome, &e.Details, &createdAt); err != nil {
+			return nil, wrap(err, "find audit entries")
+		}
+		e.Action = backup.Action(action)
+		if backupID.Valid {
+			e.BackupID = &backupID.Int64
+		}
+		if userID.Valid {
+			e.UserID = &userID.Int64
+		}
+		if e.CreatedAt, err = parseTime(createdAt); err != nil {
+			return nil, wrap(err, "find audit entries")
+		}
+		es = append(es, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "find audit entries")
+	}
+	return es, nil
+}
+
+// nullInt64 returns p as stored: NULL or its value.
+func nullInt64(p *int64) sql.NullInt64 {
+	if p == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *p, Valid: true}
+}

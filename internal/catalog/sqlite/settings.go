@@ -1,0 +1,97 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+// Settings returns the saved settings, or backup.DefaultSettings if none
+// were saved. Empty NotificationEmails and GoogleCredentialsEnc read back
+// as nil.
+func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
+	var (
+		s         backup.Settings
+		emails    string
+		updatedAt string
+	)
+	err := c.db.QueryRowContext(ctx, `
+		SELECT schedule_enabled, schedule_frequency, schedule_time, schedule_day, cron_expression,
+			retention_daily, retention_weekly, retention_monthly, google_drive_enabled,
+			google_drive_folder_id, notification_emails, google_credentials, updated_at
+		FROM backup_settings WHERE id = 1`,
+	).Scan(&s.ScheduleEnabled, &s.ScheduleFrequency, &s.ScheduleTime, &s.ScheduleDay, &s.CronExpression,
+		&s.RetentionDaily, &s.RetentionWeekly, &s.RetentionMonthly, &s.GoogleDriveEnabled,
+		&s.GoogleDriveFolderID, &emails, &s.GoogleCredentialsEnc, &updatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return backup.DefaultSettings(), nil
+	}
+	if err != nil {
+		return backup.Settings{}, wrap(err, "read backup settings")
+	}
+	if err := json.Unmarshal([]byte(emails), &s.NotificationEmails); err != nil {
+		return backup.Settings{}, backup.Wrap(err, backup.EINTERNAL, "read backup settings: notification_emails")
+	}
+	if len(s.NotificationEmails) == 0 {
+		s.NotificationEmails = nil
+	}
+	if len(s.GoogleCredentialsEnc) == 0 {
+		s.GoogleCredentialsEnc = nil
+	}
+	if s.UpdatedAt, err = parseTime(updatedAt); err != nil {
+		return backup.Settings{}, wrap(err, "read backup settings")
+	}
+	return s, nil
+}
+
+// SaveSettings replaces the settings; s.UpdatedAt is ignored and the saved
+// row's updated_at is the current time. GoogleCredentialsEnc is stored as
+// given.
+func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
+	emails := s.NotificationEmails
+	if emails == nil {
+		emails = []string{}
+	}
+	emailsJSON, err := json.Marshal(emails)
+	if err != nil {
+		return backup.Wrap(err, backup.EINVALID, "save backup settings: notification_emails")
+	}
+	var creds []byte
+	if len(s.GoogleCredentialsEnc) > 0 {
+		creds = s.GoogleCredentialsEnc
+	}
+	now := c.now()
+	if err := checkTime("updated_at", now); err != nil {
+		return err
+	}
+	_, err = c.db.ExecContext(ctx, `
+		INSERT INTO backup_settings (id, schedule_enabled, schedule_frequency, schedule_time,
+			schedule_day, cron_expression, retention_daily, retention_weekly, retention_monthly,
+			google_drive_enabled, google_drive_folder_id, notification_emails, google_credentials,
+			created_at, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			schedule_enabled = excluded.schedule_enabled,
+			schedule_frequency = excluded.schedule_frequency,
+			schedule_time = excluded.schedule_time,
+			schedule_day = excluded.schedule_day,
+			cron_expression = excluded.cron_expression,
+			retention_daily = excluded.retention_daily,
+			retention_weekly = excluded.retention_weekly,
+			retention_monthly = excluded.retention_monthly,
+			google_drive_enabled = excluded.google_drive_enabled,
+			google_drive_folder_id = excluded.google_drive_folder_id,
+			notification_emails = excluded.notification_emails,
+			google_credentials = excluded.google_credentials,
+			updated_at = excluded.updated_at`,
+		s.ScheduleEnabled, s.ScheduleFrequency, s.ScheduleTime, s.ScheduleDay, s.CronExpression,
+		s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
+		s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now))
+	if err != nil {
+		return wrap(err, "save backup settings")
+	}
+	return nil
+}

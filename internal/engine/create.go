@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/compress"
+)
+
+// CreateRequest asks for one backup.
+type CreateRequest struct {
+	Source backup.Source
+	Actor  Actor
+	// Progress, if set, is written the uncompressed dump bytes' lengths as
+	// they stream (a progress bar's io.Writer).
+	Progress io.Writer
+}
+
+// CreateBackup takes a backup now. The returned record is completed, or
+// failed with the reason in ErrorMessage (and the error returned too); a
+// failed backup leaves no file behind.
+func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.Backup, error) {
+	l, err := e.lock(ctx, "backup")
+	if err != nil {
+		e.audit(ctx, req.Actor, backup.ActionCreate, nil, err, "backup not started")
+		return nil, err
+	}
+	defer l.Release()
+	b, err := e.createLocked(ctx, req)
+	e.audit(ctx, req.Actor, backup.ActionCreate, b, err, createDetails(b))
+	return b, err
+}
+
+func createDetails(b *backup.Backup) string {
+	if b == nil {
+		return ""
+	}
+	if b.Status == backup.StatusCompleted {
+		return fmt.Sprintf("%s backup %s of %s: %d bytes (%d uncompressed) in %dms, sha256 %s",
+			b.Source, b.Filename, b.DBName, b.FileSize, b.RawSize, b.DurationMS, b.SHA256)
+	}
+	return fmt.Sprintf("%s backup %s of %s", b.Source, b.Filename, b.DBName)
+}
+
+// createLocked runs a backup; the caller holds the source's lock.
+func (e *Engine) createLocked(ctx context.Context, req CreateRequest) (*backup.Backup, error) {
+	if req.Source == "" {
+		return nil, backup.Errorf(backup.EINVALID, "a backup needs a source")
+	}
+	b, err := e.reserve(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	raw, size, sum, err := e.dumpToStorage(ctx, b.Filename, req.Progress)
+	b.DurationMS = time.Since(start).Milliseconds()
+	// The record must be updated even if ctx was cancelled (e.g. Ctrl-C).
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err != nil {
+		b.Status = backup.StatusFailed
+		b.ErrorMessage = err.Error()
+		b.IsLocal = false
+		if uerr := e.Catalog.UpdateBackup(uctx, b); uerr != nil {
+			e.logger().Error("cannot mark backup failed", "backup", b.Filename, "err", uerr)
+		}
+		e.logger().Error("backup failed", "backup", b.Filename, "err", err)
+		return b, err
+	}
+	completed := e.now()
+	b.Status = backup.StatusCompleted
+	b.CompletedAt = &completed
+	b.FileSize = size
+	b.RawSize = raw
+	b.SHA256 = sum
+	b.IsLocal = true
+	if err := e.Catalog.UpdateBackup(uctx, b); err != nil {
+		// Without a completed record the file is an orphan nobody trusts.
+		_ = e.Storage.Delete(uctx, b.Filename)
+		return b, fmt.Errorf("record completed backup %s: %w", b.Filename, err)
+	}
+	e.logger().Info("backup completed", "backup", b.Filename, "bytes", size, "raw_bytes", raw, "ms", b.DurationMS)
+	return b, nil
+}
+
+// reserve records a pending backup under a file name nobody else has, even
+// when two backups start in the same second in two processes: the catalog's
+// unique file name decides.
+func (e *Engine) reserve(ctx context.Context, req CreateRequest) (*backup.Backup, error) {
+	info := e.Dumper.Info()
+	started := e.now()
+	for attempt := 1; attempt <= 1000; attempt++ {
+		name := backup.Filename(started.In(e.location()), info.Format, e.Compression, attempt)
+		if _, err := e.Storage.Stat(ctx, name); err == nil {
+			continue // a file without a record: never overwrite it
+		}
+		b := &backup.Backup{
+			Filename:    name,
+			FilePath:    e.Storage.Path(name),
+			Status:      backup.StatusPending,
+			Source:      req.Source,
+			CreatedBy:   req.Actor.Name,
+			Compression: e.Compression,
+			DBEngine:    info.Engine,
+			DBName:      info.Database,
+		}
+		err := e.Catalog.CreateBackup(ctx, b)
+		if backup.ErrorCode(err) == backup.ECONFLICT {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record pending backup: %w", err)
+		}
+		return b, nil
+	}
+	return nil, backup.Errorf(backup.ECONFLICT, "no free backup file name for %s", started)
+}
+
+// dumpToStorage streams Dumper -> compressor -> (SHA-256, Storage.Put) and
+// returns the uncompressed and stored sizes and the stored bytes' SHA-256.
+// On error nothing is left in storage.
+func (e *Engine) dumpToStorage(ctx context.Context, name string, progress io.Writer) (raw, size int64, sum string, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	hash := sha256.New()
+	rawCount := make(chan int64, 1)
+	dumpErr := make(chan error, 1)
+	go func() {
+		n, err := e.produce(ctx, io.MultiWriter(pw, hash), progress)
+		rawCount <- n
+		pw.CloseWithError(err) // nil: the reader sees EOF and Put commits
+		dumpErr <- err
+	}()
+	size, putErr := e.Storage.Put(ctx, name, pr)
+	if putErr != nil {
+		cancel() // stop the dump tool
+		pr.CloseWithError(putErr)
+	}
+	derr := <-dumpErr
+	raw = <-rawCount
+	switch {
+	case derr != nil && (putErr == nil || errors.Is(putErr, derr)):
+		return raw, 0, "", derr // the dump failed first
+	case putErr != nil:
+		return raw, 0, "", fmt.Errorf("store backup file: %w", putErr)
+	}
+	return raw, size, hex.EncodeToString(hash.Sum(nil)), nil
+}
+
+// produce writes the compressed dump to w and returns the dump's
+// uncompressed size. An empty dump is an error.
+func (e *Engine) produce(ctx context.Context, w io.Writer, progress io.Writer) (int64, error) {
+	zw, err := compress.NewWriter(w, e.Compression, e.Level)
+	if err != nil {
+		return 0, err
+	}
+	cw := &countingWriter{w: zw, progress: progress}
+	if err := e.Dumper.Dump(ctx, cw); err != nil {
+		zw.Close()
+		return cw.n, fmt.Errorf("dump failed: %w", err)
+	}
+	if cw.n == 0 {
+		zw.Close()
+		return 0, backup.Errorf(backup.EUNAVAILABLE, "the dump tool exited successfully but wrote nothing; check the database name and the user's privileges")
+	}
+	if err := zw.Close(); err != nil {
+		return cw.n, fmt.Errorf("compress: %w", err)
+	}
+	return cw.n, nil
+}

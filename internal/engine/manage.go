@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+// Verify re-hashes a backup's local file against the SHA-256 in the catalog
+// and corrects is_local if the file is gone.
+func (e *Engine) Verify(ctx context.Context, id int64, actor Actor) (*backup.Backup, error) {
+	b, err := e.Catalog.FindBackupByID(ctx, id)
+	if err != nil {
+		e.audit(ctx, actor, backup.ActionVerify, &backup.Backup{ID: id}, err, "")
+		return nil, err
+	}
+	err = e.verify(ctx, b)
+	e.audit(ctx, actor, backup.ActionVerify, b, err, "verify "+b.Filename)
+	return b, err
+}
+
+func (e *Engine) verify(ctx context.Context, b *backup.Backup) error {
+	if err := b.Restorable(); err != nil {
+		return err
+	}
+	err := e.checkFile(ctx, b)
+	present := backup.ErrorCode(err) != backup.ENOTFOUND
+	if present != b.IsLocal {
+		b.IsLocal = present
+		if uerr := e.Catalog.UpdateBackup(ctx, b); uerr != nil {
+			return fmt.Errorf("update location of backup %d: %w", b.ID, uerr)
+		}
+	}
+	return err
+}
+
+// Delete removes a backup's file, then its record (3.4). A protected
+// backup must be unprotected first; a running one cannot be deleted.
+func (e *Engine) Delete(ctx context.Context, id int64, actor Actor) (*backup.Backup, error) {
+	b, err := e.Catalog.FindBackupByID(ctx, id)
+	if err != nil {
+		e.audit(ctx, actor, backup.ActionDelete, &backup.Backup{ID: id}, err, "")
+		return nil, err
+	}
+	err = e.delete(ctx, b)
+	e.audit(ctx, actor, backup.ActionDelete, b, err, "delete "+b.Filename)
+	return b, err
+}
+
+func (e *Engine) delete(ctx context.Context, b *backup.Backup) error {
+	switch {
+	case b.IsProtected:
+		return backup.Errorf(backup.EINVALID, "backup %d is protected; unprotect it first if you really want to delete it", b.ID)
+	case b.Status == backup.StatusPending:
+		return backup.Errorf(backup.EBUSY, "backup %d is still being written; wait for it to finish", b.ID)
+	}
+	if err := e.Storage.Delete(ctx, b.Filename); err != nil {
+		return fmt.Errorf("delete file of backup %d: %w", b.ID, err)
+	}
+	return e.Catalog.DeleteBackup(ctx, b.ID)
+}
+
+// SetProtected marks a backup as protected from deletion (or not).
+func (e *Engine) SetProtected(ctx context.Context, id int64, protected bool, actor Actor) (*backup.Backup, error) {
+	b, err := e.Catalog.FindBackupByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b.IsProtected = protected
+	err = e.Catalog.UpdateBackup(ctx, b)
+	action := backup.Action("protect")
+	if !protected {
+		action = "unprotect"
+	}
+	e.audit(ctx, actor, action, b, err, string(action)+" "+b.Filename)
+	return b, err
+}
+
+// Download opens a completed backup's stored bytes (3.3). The caller
+// closes the reader; for local files it is an *os.File (seekable).
+func (e *Engine) Download(ctx context.Context, id int64, actor Actor) (io.ReadCloser, *backup.Backup, error) {
+	b, err := e.Catalog.FindBackupByID(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if b.Status != backup.StatusCompleted {
+		err = backup.Errorf(backup.EINVALID, "backup %d is %s; only completed backups can be downloaded", b.ID, b.Status)
+		e.audit(ctx, actor, backup.ActionDownload, b, err, "")
+		return nil, b, err
+	}
+	f, err := e.Storage.Open(ctx, b.Filename)
+	e.audit(ctx, actor, backup.ActionDownload, b, err, "download "+b.Filename)
+	if err != nil {
+		return nil, b, err
+	}
+	return f, b, nil
+}
+
+// Recover marks backups left pending by a process that died (kill -9,
+// power loss) as failed and removes their files. It runs only when no
+// backup or restore of this database is running, and is safe to call at
+// every start.
+func (e *Engine) Recover(ctx context.Context) (int, error) {
+	info := e.Dumper.Info()
+	l, ok, err := e.Locker.TryAcquire(ctx, info.Key, "recovery of database "+info.Database)
+	if err != nil || !ok {
+		return 0, err // busy: the pending backups belong to a live process
+	}
+	defer l.Release()
+	pending := backup.StatusPending
+	stale, _, err := e.Catalog.FindBackups(ctx, backup.BackupFilter{Status: &pending})
+	if err != nil {
+		return 0, fmt.Errorf("find interrupted backups: %w", err)
+	}
+	n := 0
+	for _, b := range stale {
+		if b.DBEngine != info.Engine || b.DBName != info.Database {
+			continue // another database's backup, maybe still running
+		}
+		if err := e.Storage.Delete(ctx, b.Filename); err != nil {
+			return n, err
+		}
+		b.Status = backup.StatusFailed
+		b.IsLocal = false
+		b.ErrorMessage = "the hmsbackup process was interrupted (killed or crashed) while this backup was being written; its partial file was removed. Take a new backup."
+		if err := e.Catalog.UpdateBackup(ctx, b); err != nil {
+			return n, fmt.Errorf("mark interrupted backup %d failed: %w", b.ID, err)
+		}
+		e.audit(ctx, Actor{Name: "system"}, backup.ActionRecover, b, nil, "marked interrupted backup "+b.Filename+" failed")
+		n++
+	}
+	if _, err := e.Storage.RemovePartials(); err != nil {
+		return n, err
+	}
+	return n, nil
+}

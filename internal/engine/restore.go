@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/compress"
+)
+
+// RestoreRequest asks to restore one backup over the live database.
+type RestoreRequest struct {
+	BackupID int64
+	Actor    Actor
+	// Progress, if set, is written the stored (compressed) bytes' lengths
+	// as the restore reads them; the total is the backup's FileSize.
+	Progress io.Writer
+	// PreRestoreProgress, if set, gets the pre-restore backup's progress.
+	PreRestoreProgress io.Writer
+}
+
+// RestoreResult says what a restore did, including on failure.
+type RestoreResult struct {
+	Backup     *backup.Backup
+	PreRestore *backup.Backup // nil if it could not be taken
+	// PreRestoreDuration and RestoreDuration time the two phases.
+	PreRestoreDuration time.Duration
+	RestoreDuration    time.Duration
+	// RolledBack is true when the restore failed and the pre-restore
+	// backup was put back successfully.
+	RolledBack bool
+}
+
+// Restore replaces the database's content with a backup's (4.1-4.6):
+// it checks the file's SHA-256 before touching anything, takes a
+// pre-restore backup (and aborts if that fails), restores, and if the
+// restore fails, restores the pre-restore backup and returns both errors.
+func (e *Engine) Restore(ctx context.Context, req RestoreRequest) (*RestoreResult, error) {
+	res := &RestoreResult{}
+	b, err := e.Catalog.FindBackupByID(ctx, req.BackupID)
+	if err != nil {
+		e.audit(ctx, req.Actor, backup.ActionRestore, &backup.Backup{ID: req.BackupID}, err, "restore not started")
+		return res, err
+	}
+	res.Backup = b
+	err = e.restore(ctx, req, b, res)
+	details := fmt.Sprintf("restore of %s into %s", b.Filename, e.Dumper.Info().Database)
+	if res.PreRestore != nil {
+		details += fmt.Sprintf(" (pre-restore backup %d %s)", res.PreRestore.ID, res.PreRestore.Filename)
+	}
+	if res.RolledBack {
+		details += ", rolled back to the pre-restore backup"
+	}
+	e.audit(ctx, req.Actor, backup.ActionRestore, b, err, details)
+	return res, err
+}
+
+func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Backup, res *RestoreResult) error {
+	if err := b.Restorable(); err != nil {
+		return err
+	}
+	if info := e.Dumper.Info(); b.DBEngine != "" && b.DBEngine != info.Engine {
+		return backup.Errorf(backup.EINVALID, "backup %d is a %s backup and cannot be restored into the %s database %s", b.ID, b.DBEngine, info.Engine, info.Database)
+	}
+	l, err := e.lock(ctx, "restore")
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+
+	// 4.5: prove the file is the one we made before anything is touched.
+	if err := e.checkFile(ctx, b); err != nil {
+		return err
+	}
+
+	// 4.3: the pre-restore backup; without it there is no way back.
+	start := time.Now()
+	pre, err := e.createLocked(ctx, CreateRequest{Source: backup.SourcePreRestore, Actor: req.Actor, Progress: req.PreRestoreProgress})
+	res.PreRestoreDuration = time.Since(start)
+	e.audit(ctx, req.Actor, backup.ActionCreate, pre, err, createDetails(pre))
+	if err != nil {
+		return fmt.Errorf("restore aborted, the database was not touched: the pre-restore backup failed: %w", err)
+	}
+	res.PreRestore = pre
+
+	start = time.Now()
+	restoreErr := e.restoreFile(ctx, b, req.Progress)
+	res.RestoreDuration = time.Since(start)
+	if restoreErr == nil {
+		e.logger().Info("restore completed", "backup", b.Filename, "pre_restore", pre.Filename, "ms", res.RestoreDuration.Milliseconds())
+		return nil
+	}
+
+	// 4.6: put the database back as it was. This must run even if the
+	// restore was cancelled.
+	e.logger().Error("restore failed, rolling back", "backup", b.Filename, "err", restoreErr)
+	rctx := context.WithoutCancel(ctx)
+	if rbErr := e.restoreFile(rctx, pre, nil); rbErr != nil {
+		e.logger().Error("ROLLBACK FAILED", "pre_restore", pre.Filename, "err", rbErr)
+		return backup.Wrap(errors.Join(restoreErr, rbErr), backup.EINTERNAL,
+			"restore of backup %d failed AND rolling back to the pre-restore backup %d (%s) failed: the database may be incomplete; restore backup %d by hand now",
+			b.ID, pre.ID, pre.Filename, pre.ID)
+	}
+	res.RolledBack = true
+	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
+		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
+}
+
+// checkFile re-hashes a backup's stored bytes against the catalog.
+func (e *Engine) checkFile(ctx context.Context, b *backup.Backup) error {
+	f, err := e.Storage.Open(ctx, b.Filename)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, make([]byte, 1<<20)); err != nil {
+		return fmt.Errorf("read backup file %s: %w", b.Filename, err)
+	}
+	return matchSum(b, hex.EncodeToString(h.Sum(nil)))
+}
+
+func matchSum(b *backup.Backup, got string) error {
+	if got != b.SHA256 {
+		return backup.Errorf(backup.ECORRUPT,
+			"backup file %s does not match the SHA-256 recorded when it was made (recorded %s, file has %s): the file is damaged or was changed; do not use it, pick another backup",
+			b.Filename, b.SHA256, got)
+	}
+	return nil
+}
+
+// restoreFile streams a stored backup through the decompressor into the
+// Dumper, hashing what it reads; a file that changes while being restored
+// fails the restore.
+func (e *Engine) restoreFile(ctx context.Context, b *backup.Backup, progress io.Writer) error {
+	f, err := e.Storage.Open(ctx, b.Filename)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(f, h), progress: progress}
+	zr, err := compress.NewReader(cr, b.Compression)
+	if err != nil {
+		return fmt.Errorf("backup file %s: %w", b.Filename, err)
+	}
+	defer zr.Close()
+	if err := e.Dumper.Restore(ctx, zr); err != nil {
+		return err
+	}
+	// Read whatever the decompressor left (trailers) so the hash covers all.
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return fmt.Errorf("read backup file %s: %w", b.Filename, err)
+	}
+	return matchSum(b, hex.EncodeToString(h.Sum(nil)))
+}
