@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, backup.Wrap(err, backup.EINTERNAL, "open catalog %s", abs)
 	}
 	c := &Catalog{db: db, path: abs}
-	if err := db.PingContext(ctx); err != nil {
+	if err := c.connect(ctx); err != nil {
 		db.Close()
 		return nil, wrap(err, "open catalog %s", abs)
 	}
@@ -97,6 +97,27 @@ func dsn(abs string) string {
 		"_txlock=immediate",
 	}
 	return "file:" + u.EscapedPath() + "?" + strings.Join(q, "&")
+}
+
+// connect makes the first connection, retrying while it fails with
+// SQLITE_BUSY for up to busyTimeout. SQLite does not wait on its busy
+// handler everywhere: a connection that switches a new file to WAL while
+// another process does the same can fail at once.
+func (c *Catalog) connect(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	wait := time.Millisecond
+	for {
+		err := c.db.PingContext(ctx)
+		if err == nil || sqliteCode(err)&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
 
 // Close closes the catalog's connections.

@@ -151,8 +151,9 @@ func TestOpenTwiceAppliesMigrationsOnce(t *testing.T) {
 func TestOpenConcurrentlyOnNewFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for range 4 {
+	const openers = 8
+	errs := make(chan error, openers)
+	for range openers {
 		wg.Go(func() {
 			c, err := sqlite.Open(t.Context(), path)
 			if err != nil {

@@ -90,7 +90,10 @@ func (d *Dumper) Ping(ctx context.Context) error {
 	if err := d.checkExists(); err != nil {
 		return err
 	}
-	db := openDB(d.path, "rw")
+	db, err := openDB(d.path, "rw")
+	if err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot open the SQLite database %s", d.path)
+	}
 	defer db.Close()
 	var n int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
@@ -120,14 +123,16 @@ func (d *Dumper) checkExists() error {
 	return nil
 }
 
-// Dump writes a complete SQLite database file holding a consistent
-// snapshot of the database to w. Other connections and processes may keep
-// reading and writing meanwhile; they wait at most a few milliseconds and
-// Dump waits for their locks rather than failing. The snapshot passes
-// PRAGMA quick_check before a single byte is written to w; otherwise Dump
-// returns ECORRUPT. It returns EUNAVAILABLE if the file does not exist or
-// cannot be opened, and an error wrapping ctx.Err() if ctx ends first.
-// The staged snapshot in the temp directory is always removed.
+// Dump writes to w a complete SQLite database file holding a consistent
+// snapshot of the database, taken in one read transaction while other
+// connections and processes keep reading and writing. In WAL mode writers
+// are never blocked; in rollback-journal mode they wait while the snapshot
+// is read, and Dump waits up to a busy timeout for their locks rather than
+// failing. The snapshot passes PRAGMA quick_check before a byte is written
+// to w; otherwise Dump returns ECORRUPT. It returns EUNAVAILABLE if the
+// file does not exist (it never creates it) or cannot be opened, ECORRUPT
+// if it is not an SQLite database, and an error wrapping ctx.Err() if ctx
+// ends first. The snapshot staged in the temp directory is always removed.
 func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return cancelled("dumping", d.path, err)
@@ -177,7 +182,10 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
 // vacuumInto writes a consistent copy of the database to snap, an empty
 // file, in one read transaction.
 func (d *Dumper) vacuumInto(ctx context.Context, snap string) error {
-	db := openDB(d.path, "rw")
+	db, err := openDB(d.path, "rw")
+	if err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot open the SQLite database %s", d.path)
+	}
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", snap); err != nil {
 		if ctx.Err() != nil {
@@ -191,7 +199,10 @@ func (d *Dumper) vacuumInto(ctx context.Context, snap string) error {
 // checkSnapshot returns ECORRUPT unless the snapshot at snap passes PRAGMA
 // quick_check.
 func checkSnapshot(ctx context.Context, snap, source string) error {
-	db := openDB(snap, "ro")
+	db, err := openDB(snap, "ro")
+	if err != nil {
+		return backup.Wrap(err, backup.EINTERNAL, "cannot open the snapshot of %s", source)
+	}
 	defer db.Close()
 	problems, err := check(ctx, db, "quick_check")
 	if err != nil {
@@ -321,7 +332,10 @@ func validate(ctx context.Context, p, target string) error {
 	if err := checkHeader(p); err != nil {
 		return backup.Wrap(err, backup.ECORRUPT, "the dump is not a valid SQLite database, so %s was left unchanged", target)
 	}
-	db := openDB(p, "rw")
+	db, err := openDB(p, "rw")
+	if err != nil {
+		return backup.Wrap(err, backup.EINTERNAL, "cannot open the restored copy of %s", target)
+	}
 	defer db.Close()
 	problems, err := check(ctx, db, "integrity_check")
 	if err != nil {
@@ -398,11 +412,13 @@ func (d *Dumper) matchLive(ctx context.Context, tmp string, live fs.FileInfo) er
 	if liveWAL {
 		want = "wal"
 	}
-	db := openDB(tmp, "rw")
 	var mode string
-	err = db.QueryRowContext(ctx, "PRAGMA journal_mode = "+want).Scan(&mode)
-	if cerr := db.Close(); err == nil {
-		err = cerr
+	db, err := openDB(tmp, "rw")
+	if err == nil {
+		err = db.QueryRowContext(ctx, "PRAGMA journal_mode = "+want).Scan(&mode)
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err == nil && !strings.EqualFold(mode, want) {
 		err = fmt.Errorf("journal mode is %q", mode)
@@ -440,10 +456,13 @@ func isWAL(p string) (bool, error) {
 // than a busy database are ignored: the database is being replaced, often
 // because it is damaged.
 func (d *Dumper) checkpoint(ctx context.Context) error {
-	db := openDB(d.path, "rw")
+	db, err := openDB(d.path, "rw")
+	if err != nil {
+		return backup.Wrap(err, backup.EINTERNAL, "cannot open the SQLite database %s", d.path)
+	}
 	defer db.Close()
 	var n, busy, logFrames, done int
-	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
 	if err == nil {
 		err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
 	}
@@ -479,19 +498,18 @@ func check(ctx context.Context, db *sql.DB, name string) ([]string, error) {
 
 // openDB returns a single-connection handle on the database file at p,
 // opened with the URI mode (ro, rw; never rwc, so a missing file is never
-// created) and the busy timeout.
-func openDB(p, mode string) *sql.DB {
+// created) and the busy timeout. It does not connect yet.
+func openDB(p, mode string) (*sql.DB, error) {
 	u := url.URL{Path: filepath.ToSlash(p)}
 	dsn := "file:" + u.EscapedPath() + "?mode=" + mode +
 		fmt.Sprintf("&_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())
-	db, err := sql.Open("sqlite", dsn)
+	c, err := sqlitedriver.NewConnector(dsn)
 	if err != nil {
-		// sql.Open fails only for an unregistered driver, and the import
-		// above registers "sqlite".
-		panic(err)
+		return nil, err
 	}
+	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(1)
-	return db
+	return db, nil
 }
 
 // classify turns an SQLite error about the database at p into a

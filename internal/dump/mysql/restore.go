@@ -1,0 +1,293 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+// Restore empties the database (every table, view, sequence, procedure,
+// function, package and event in it; triggers go with their tables) and
+// then feeds the dump read from r to the client, which stops at the first
+// failing statement. Afterwards the database holds exactly what the dump
+// creates. Errors carry the client's stderr. If reading r fails, the client
+// is killed before it sees the end of its input, so a cut-off statement is
+// never run. Returns EUNAVAILABLE if the client is missing or the server
+// cannot be reached; once the emptying has begun, a failure leaves the
+// database partly restored. Restore waits for a pending Read on r to return
+// unless ctx ends; then it returns at once, and the caller must not Read r
+// again (closing it is fine if r allows a Close during a Read).
+func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
+	// Check all that can be checked before anything is dropped.
+	client, err := exec.LookPath(d.clientCmd)
+	if err != nil {
+		return startError(err, d.clientCmd)
+	}
+	optFile, removeOptFile, err := d.writeOptionFile()
+	defer removeOptFile()
+	if err != nil {
+		return err
+	}
+	if err := d.checkClient(ctx, client, optFile); err != nil {
+		return err
+	}
+	if err := d.emptyDatabase(ctx); err != nil {
+		if ctx.Err() != nil {
+			return d.interrupted(ctx, "restore")
+		}
+		return err
+	}
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return backup.Wrap(err, backup.EINTERNAL, "cannot set up the restore of MySQL database %q", d.db)
+	}
+	defer pw.Close()
+	cmd := exec.CommandContext(ctx, client, clientArgs(optFile, d.db)...)
+	cmd.Env = toolEnv()
+	cmd.WaitDelay = waitDelay
+	cmd.Stdin = pr
+	stderr := newTailBuffer(stderrLimit)
+	cmd.Stderr = stderr
+	// Stdout stays nil (/dev/null): a dump's SELECTs have nothing to say.
+	err = cmd.Start()
+	pr.Close() // the client has its copy; when it exits, writes fail with EPIPE
+	if err != nil {
+		return startError(err, d.clientCmd)
+	}
+
+	type copyResult struct{ readErr, writeErr error }
+	copied := make(chan copyResult, 1)
+	go func() {
+		var res copyResult
+		buf := make([]byte, copyBufferSize)
+		for {
+			n, err := fill(r, buf, minChunk)
+			if n > 0 {
+				if _, werr := pw.Write(buf[:n]); werr != nil {
+					res.writeErr = werr
+					break
+				}
+			}
+			if err == io.EOF {
+				pw.Close() // end of input: the client finishes and exits
+				break
+			}
+			if err != nil {
+				// Kill before the client could see EOF: at EOF it would run
+				// the cut-off last statement.
+				res.readErr = err
+				_ = cmd.Process.Kill()
+				break
+			}
+		}
+		copied <- res
+	}()
+
+	waitErr := cmd.Wait()
+	pw.Close() // a copy stuck writing to a client that is gone fails now
+	var res copyResult
+	select {
+	case res = <-copied:
+	case <-ctx.Done():
+		// The copy may be blocked in r.Read; do not wait for it.
+	}
+
+	if ctx.Err() != nil {
+		return d.interrupted(ctx, "restore")
+	}
+	if res.readErr != nil {
+		if backup.ErrorCode(res.readErr) != backup.EINTERNAL {
+			return fmt.Errorf("restore of MySQL database %q: reading the backup: %w", d.db, res.readErr)
+		}
+		return backup.Wrap(res.readErr, backup.ECORRUPT, "restore of MySQL database %q: cannot read the backup; the database is partly restored", d.db)
+	}
+	if waitErr != nil {
+		return d.clientFailure(waitErr, stderr.Bytes(), fmt.Sprintf("failed to restore MySQL database %q at %s, which is partly restored", d.db, d.addr))
+	}
+	if res.writeErr != nil {
+		return backup.Wrap(res.writeErr, backup.EINTERNAL, "%s exited before reading the whole backup of MySQL database %q", d.clientCmd, d.db)
+	}
+	return nil
+}
+
+// clientArgs is the client's argv for reading a dump from stdin.
+// --defaults-file must come first.
+func clientArgs(optFile, db string) []string {
+	return []string{
+		"--defaults-file=" + optFile,
+		"--default-character-set=utf8mb4",
+		"--binary-mode", // NUL bytes and \r in the dump are data
+		"--batch",       // stop at the first error (no --force)
+		"--max-allowed-packet=1G",
+		"--",
+		db,
+	}
+}
+
+// checkClient runs the client once with the credentials file, so that a
+// client that cannot log in fails the restore before anything is dropped.
+func (d *Dumper) checkClient(ctx context.Context, client, optFile string) error {
+	args := clientArgs(optFile, d.db)
+	args = append(args[:len(args)-2], "--execute=SELECT 1", "--", d.db)
+	cmd := exec.CommandContext(ctx, client, args...)
+	cmd.Env = toolEnv()
+	cmd.WaitDelay = waitDelay
+	stderr := newTailBuffer(stderrLimit)
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return d.interrupted(ctx, "restore")
+		}
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return startError(err, d.clientCmd)
+		}
+		return d.clientFailure(err, stderr.Bytes(), fmt.Sprintf("cannot log in to MySQL database %q at %s, so nothing was changed", d.db, d.addr))
+	}
+	return nil
+}
+
+// clientFailure describes a client that exited non-zero: "<client> <what>:
+// <its message>", plus a hint when the server or the login is the problem.
+func (d *Dumper) clientFailure(err error, stderr []byte, what string) error {
+	msg := d.redact(toolMessage(stderr))
+	code := toolFailureCode(msg)
+	if code == backup.EUNAVAILABLE {
+		return backup.Wrap(err, code, "%s %s: %s; %s", d.clientCmd, what, msg, unavailableHint)
+	}
+	return backup.Wrap(err, code, "%s %s: %s", d.clientCmd, what, msg)
+}
+
+// interrupted is the error for a run that ctx ended.
+func (d *Dumper) interrupted(ctx context.Context, what string) error {
+	msg := "the %s of MySQL database %q was interrupted"
+	if what == "restore" {
+		msg += "; the database may be partly restored"
+	}
+	return backup.Wrap(ctx.Err(), backup.EINTERNAL, msg, what, d.db)
+}
+
+// schemaObject is one thing in the database that Restore drops.
+type schemaObject struct {
+	kind string // EVENT, PROCEDURE, FUNCTION, VIEW, TABLE, SEQUENCE, PACKAGE BODY, PACKAGE
+	name string
+}
+
+// dropOrder is the order in which kinds are dropped: what may refer to
+// tables first, packages last (they need Oracle mode on 10.x).
+func dropOrder(kind string) int {
+	switch kind {
+	case "EVENT":
+		return 0
+	case "PROCEDURE", "FUNCTION":
+		return 1
+	case "VIEW":
+		return 2
+	case "TABLE":
+		return 3
+	case "SEQUENCE":
+		return 4
+	case "PACKAGE BODY":
+		return 5
+	case "PACKAGE":
+		return 6
+	}
+	return 7
+}
+
+// emptyDatabase drops everything in the database, leaving the database
+// itself (its character set and grants) in place.
+func (d *Dumper) emptyDatabase(ctx context.Context) error {
+	db, err := d.openDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return d.unavailable(err)
+	}
+	defer conn.Close()
+
+	objects, err := d.listObjects(ctx, conn)
+	if err != nil {
+		return d.unavailable(err)
+	}
+	if _, err := conn.ExecContext(ctx, "SET SESSION FOREIGN_KEY_CHECKS = 0"); err != nil {
+		return d.unavailable(err)
+	}
+	oracleMode := false
+	for _, o := range objects {
+		if strings.HasPrefix(o.kind, "PACKAGE") && !oracleMode {
+			// MariaDB 10.x parses DROP PACKAGE only in Oracle mode.
+			if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = 'ORACLE'"); err != nil {
+				return backup.Wrap(err, backup.EINTERNAL, "cannot empty MySQL database %q before the restore", d.db)
+			}
+			oracleMode = true
+		}
+		stmt := "DROP " + o.kind + " IF EXISTS " + quoteIdent(d.db) + "." + quoteIdent(o.name)
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return backup.Wrap(err, backup.EINTERNAL, "cannot empty MySQL database %q before the restore: dropping %s %s", d.db, strings.ToLower(o.kind), quoteIdent(o.name))
+		}
+	}
+
+	left, err := d.listObjects(ctx, conn)
+	if err != nil {
+		return d.unavailable(err)
+	}
+	if len(left) > 0 {
+		names := make([]string, 0, 5)
+		for i, o := range left {
+			if i == 5 {
+				names = append(names, "...")
+				break
+			}
+			names = append(names, strings.ToLower(o.kind)+" "+quoteIdent(o.name))
+		}
+		return backup.Errorf(backup.EINTERNAL, "cannot empty MySQL database %q before the restore: %d objects are still there (%s)", d.db, len(left), strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// listObjects returns what is in the database, in drop order.
+func (d *Dumper) listObjects(ctx context.Context, conn *sql.Conn) ([]schemaObject, error) {
+	const q = `
+SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?
+UNION ALL
+SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?
+UNION ALL
+SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'VIEW' WHEN 'SEQUENCE' THEN 'SEQUENCE' ELSE 'TABLE' END, TABLE_NAME
+  FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE <> 'TEMPORARY'`
+	rows, err := conn.QueryContext(ctx, q, d.db, d.db, d.db)
+	if err != nil {
+		return nil, fmt.Errorf("listing the objects in %q: %w", d.db, err)
+	}
+	defer rows.Close()
+	var objects []schemaObject
+	for rows.Next() {
+		var o schemaObject
+		if err := rows.Scan(&o.kind, &o.name); err != nil {
+			return nil, fmt.Errorf("listing the objects in %q: %w", d.db, err)
+		}
+		objects = append(objects, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing the objects in %q: %w", d.db, err)
+	}
+	sort.SliceStable(objects, func(i, j int) bool { return dropOrder(objects[i].kind) < dropOrder(objects[j].kind) })
+	return objects, nil
+}
+
+// quoteIdent quotes a MySQL identifier with backticks.
+func quoteIdent(s string) string {
+	return "`" + strings.ReplaceAll(s, "`", "``") + "`"
+}
