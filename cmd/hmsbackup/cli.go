@@ -42,7 +42,9 @@ Environment:
                          MySQL DSN such as user:pass@tcp(127.0.0.1:3306)/hms
   HMSBACKUP_COMPRESSION  gzip (default) or zstd
   HMSBACKUP_TIMEZONE     time zone of file names (default: the server's)
-  HMSBACKUP_LOCK_WAIT    how long to wait for a running backup/restore (default 0: refuse)`,
+  HMSBACKUP_LOCK_WAIT    how long to wait for a running backup/restore (default 0: refuse)
+  HMSBACKUP_MYSQLDUMP    dump tool (default mariadb-dump, else mysqldump)
+  HMSBACKUP_MYSQL        client used to restore (default mariadb, else mysql)`,
 	}
 	root.SetArgs(args)
 	root.SetIn(c.stdin)

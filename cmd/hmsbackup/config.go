@@ -19,6 +19,10 @@ type config struct {
 	Compression backup.Compression
 	Location    *time.Location
 	LockWait    time.Duration
+	// DumpCommand and ClientCommand override the MySQL tools (default:
+	// mariadb-dump/mariadb if installed, else mysqldump/mysql).
+	DumpCommand   string
+	ClientCommand string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -68,5 +72,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_LOCK_WAIT=%q is not a duration such as 30s or 10m", s)
 		}
 	}
+	c.DumpCommand = getenv("HMSBACKUP_MYSQLDUMP")
+	c.ClientCommand = getenv("HMSBACKUP_MYSQL")
 	return c, nil
 }

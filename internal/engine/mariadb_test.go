@@ -42,29 +42,49 @@ func TestMain(m *testing.M) {
 	os.Exit(testutil.RunWithMariaDB(m, func(db *testutil.MariaDB) { server = db }))
 }
 
-var dbCounter atomic.Int64
+var dbCounter, tableCounter atomic.Int64
+
+// tb is what the helpers need of a *testing.T or a *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
 
 // mysqlFixture is an engine over a fresh MariaDB database.
 type mysqlFixture struct {
-	eng *engine.Engine
-	cat backup.Catalog
-	db  *sql.DB
-	dir string
+	eng     *engine.Engine
+	cat     backup.Catalog
+	db      *sql.DB
+	dir     string
+	cleanup []func()
 }
 
-func newMySQLFixture(t testing.TB) *mysqlFixture {
+// close drops the database and frees everything the fixture holds.
+func (f *mysqlFixture) close() {
+	for i := len(f.cleanup) - 1; i >= 0; i-- {
+		f.cleanup[i]()
+	}
+	f.cleanup = nil
+}
+
+// newMySQLFixture makes an engine over a new database; the caller must
+// close it (rapid checks create many, so they close each one at once).
+func newMySQLFixture(t tb) *mysqlFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "hmsbackup-engine-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	f := &mysqlFixture{dir: dir}
+	f.cleanup = append(f.cleanup, func() { os.RemoveAll(dir) })
 	name := fmt.Sprintf("hms_%d", dbCounter.Add(1))
 	dsn, err := server.NewDatabase(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.cleanup = append(f.cleanup, func() { _ = server.Exec(ctx, "DROP DATABASE "+testutil.QuoteIdent(name)) })
 	cfg, err := mysqldriver.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +94,7 @@ func newMySQLFixture(t testing.TB) *mysqlFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sqlDB.Close() })
+	f.cleanup = append(f.cleanup, func() { sqlDB.Close() })
 	dumper, err := dumpmysql.New(dumpmysql.Config{DSN: dsn, TempDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +103,7 @@ func newMySQLFixture(t testing.TB) *mysqlFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cat.Close() })
+	f.cleanup = append(f.cleanup, func() { cat.Close() })
 	store, err := local.New(filepath.Join(dir, "backups"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,11 +112,12 @@ func newMySQLFixture(t testing.TB) *mysqlFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := &engine.Engine{Catalog: cat, Dumper: dumper, Storage: store, Locker: locker, Compression: backup.CompressionGzip}
-	return &mysqlFixture{eng: eng, cat: cat, db: sqlDB, dir: dir}
+	f.eng = &engine.Engine{Catalog: cat, Dumper: dumper, Storage: store, Locker: locker, Compression: backup.CompressionGzip}
+	f.cat, f.db = cat, sqlDB
+	return f
 }
 
-func (f *mysqlFixture) exec(t testing.TB, stmts ...string) {
+func (f *mysqlFixture) exec(t tb, stmts ...string) {
 	t.Helper()
 	for _, s := range stmts {
 		if _, err := f.db.Exec(s); err != nil {
@@ -106,7 +127,7 @@ func (f *mysqlFixture) exec(t testing.TB, stmts ...string) {
 }
 
 // decompressed returns a backup file's SQL.
-func decompressed(t testing.TB, b *backup.Backup) string {
+func decompressed(t tb, b *backup.Backup) string {
 	t.Helper()
 	f, err := os.Open(b.FilePath)
 	if err != nil {
@@ -133,7 +154,7 @@ func content(dump string) string { return dumpDate.ReplaceAllString(dump, "-- Du
 
 // hmsSchema creates what every generated database has besides its tables:
 // a view, a trigger, a procedure, a function and an event.
-func hmsSchema(f *mysqlFixture, t testing.TB) {
+func hmsSchema(f *mysqlFixture, t tb) {
 	f.exec(t,
 		"CREATE TABLE audit_counter (n INT NOT NULL)",
 		"INSERT INTO audit_counter VALUES (0)",
@@ -192,9 +213,10 @@ func fillPatients(t *rapid.T, f *mysqlFixture) {
 	}
 	// Extra generated tables of other shapes.
 	for k := 0; k < rapid.IntRange(0, 2).Draw(t, "tables"); k++ {
-		f.exec(t, fmt.Sprintf("CREATE TABLE extra_%d (k BIGINT PRIMARY KEY, v TEXT CHARACTER SET utf8mb4 NULL, b VARBINARY(64) NULL)", k))
+		table := fmt.Sprintf("extra_%d", tableCounter.Add(1))
+		f.exec(t, "CREATE TABLE "+table+" (k BIGINT PRIMARY KEY, v TEXT CHARACTER SET utf8mb4 NULL, b VARBINARY(64) NULL)")
 		for r := 0; r < rapid.IntRange(0, 5).Draw(t, "extraRows"); r++ {
-			if _, err := f.db.Exec(fmt.Sprintf("INSERT INTO extra_%d VALUES (?, ?, ?)", k), r, genText().Draw(t, "v"), rapid.SliceOfN(rapid.Byte(), 0, 64).Draw(t, "b")); err != nil {
+			if _, err := f.db.Exec("INSERT INTO "+table+" VALUES (?, ?, ?)", r, genText().Draw(t, "v"), rapid.SliceOfN(rapid.Byte(), 0, 64).Draw(t, "b")); err != nil {
 				t.Fatalf("insert extra: %v", err)
 			}
 		}
@@ -207,6 +229,7 @@ var sources = []backup.Source{backup.SourceManualUI, backup.SourceManualCLI, bac
 // (metadata completeness), for any source, on a real MariaDB.
 func TestProperty1And2BackupFileAndMetadata(t *testing.T) {
 	f := newMySQLFixture(t)
+	t.Cleanup(f.close)
 	hmsSchema(f, t)
 	rapid.Check(t, func(t *rapid.T) {
 		fillPatients(t, f)
@@ -251,7 +274,7 @@ func TestProperty1And2BackupFileAndMetadata(t *testing.T) {
 	})
 }
 
-func mustRead(t testing.TB, path string) []byte {
+func mustRead(t tb, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -263,6 +286,7 @@ func mustRead(t testing.TB, path string) []byte {
 // Property 8: download returns exactly the stored bytes.
 func TestProperty8DownloadReturnsExactBytes(t *testing.T) {
 	f := newMySQLFixture(t)
+	t.Cleanup(f.close)
 	hmsSchema(f, t)
 	rapid.Check(t, func(t *rapid.T) {
 		fillPatients(t, f)
@@ -292,6 +316,7 @@ func TestProperty8DownloadReturnsExactBytes(t *testing.T) {
 func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		f := newMySQLFixture(t)
+		defer f.close()
 		hmsSchema(f, t)
 		fillPatients(t, f)
 		ctx := context.Background()
@@ -353,6 +378,7 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		f := newMySQLFixture(t)
+		defer f.close()
 		hmsSchema(f, t)
 		fillPatients(t, f)
 		ctx := context.Background()
@@ -398,7 +424,7 @@ func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
 
 // storeBackup compresses sqlText into a completed, catalogued backup with
 // a correct checksum.
-func storeBackup(t testing.TB, f *mysqlFixture, sqlText string) *backup.Backup {
+func storeBackup(t tb, f *mysqlFixture, sqlText string) *backup.Backup {
 	t.Helper()
 	ctx := context.Background()
 	var buf bytes.Buffer
@@ -436,6 +462,7 @@ func firstDiff(got, want string) string {
 func TestUnreachableServerAndWrongPasswordFailClearly(t *testing.T) {
 	ctx := context.Background()
 	f := newMySQLFixture(t)
+	t.Cleanup(f.close)
 	cases := map[string]string{
 		"unreachable":    "hms:secret-pw@tcp(127.0.0.1:1)/hms",
 		"wrong password": strings.Replace(mustDSN(t), ":", ":wrong-secret-pw", 1),

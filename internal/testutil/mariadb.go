@@ -334,7 +334,9 @@ func (db *MariaDB) NewDatabase(ctx context.Context, name string) (dsn string, er
 	return cfg.FormatDSN(), nil
 }
 
-// Exec runs statements as root, in order, stopping at the first error.
+// Exec runs statements as root, in order, stopping at the first error,
+// which quotes the failing statement (so keep secrets out of statements
+// whose failure could end up in a log).
 func (db *MariaDB) Exec(ctx context.Context, stmts ...string) error {
 	for _, s := range stmts {
 		if _, err := db.root.ExecContext(ctx, s); err != nil {

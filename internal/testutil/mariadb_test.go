@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,7 +70,10 @@ func TestRootOverSocketAndTCP(t *testing.T) {
 
 func TestNewDatabase(t *testing.T) {
 	ctx := context.Background()
-	dsn, err := server.NewDatabase(ctx, "newdb_main")
+	// Unique names: the tests may run more than once against one server.
+	first := "newdb_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	second := first + "_other"
+	dsn, err := server.NewDatabase(ctx, first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +81,8 @@ func TestNewDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the DSN does not parse back: %v", err)
 	}
-	if cfg.Net != "tcp" || cfg.Addr != server.Addr() || cfg.DBName != "newdb_main" {
-		t.Errorf("DSN net, addr, db = %s, %s, %s; want tcp, %s, newdb_main", cfg.Net, cfg.Addr, cfg.DBName, server.Addr())
+	if cfg.Net != "tcp" || cfg.Addr != server.Addr() || cfg.DBName != first {
+		t.Errorf("DSN net, addr, db = %s, %s, %s; want tcp, %s, %s", cfg.Net, cfg.Addr, cfg.DBName, server.Addr(), first)
 	}
 	for _, c := range []string{`'`, `"`, `\`, `#`, `$`, ` `, `;`} {
 		if !strings.Contains(cfg.Passwd, c) {
@@ -93,8 +97,8 @@ func TestNewDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connecting as the new user: %v", err)
 	}
-	if name != "newdb_main" || charset != "utf8mb4" || collation != "utf8mb4_unicode_ci" {
-		t.Errorf("database, charset, collation = %s, %s, %s; want newdb_main, utf8mb4, utf8mb4_unicode_ci", name, charset, collation)
+	if name != first || charset != "utf8mb4" || collation != "utf8mb4_unicode_ci" {
+		t.Errorf("database, charset, collation = %s, %s, %s; want %s, utf8mb4, utf8mb4_unicode_ci", name, charset, collation, first)
 	}
 	for _, s := range []string{
 		"CREATE TABLE t (id INT PRIMARY KEY)",
@@ -109,14 +113,14 @@ func TestNewDatabase(t *testing.T) {
 	}
 
 	// The user sees nothing of another database.
-	if _, err := server.NewDatabase(ctx, "newdb_other"); err != nil {
+	if _, err := server.NewDatabase(ctx, second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, "CREATE TABLE newdb_other.x (id INT)"); err == nil {
-		t.Error("the user of newdb_main could create a table in newdb_other")
+	if _, err := db.ExecContext(ctx, "CREATE TABLE "+second+".x (id INT)"); err == nil {
+		t.Error("the user of one database could create a table in another")
 	}
 
-	if _, err := server.NewDatabase(ctx, "newdb_main"); err == nil {
+	if _, err := server.NewDatabase(ctx, first); err == nil {
 		t.Error("NewDatabase of an existing database succeeded")
 	}
 }
@@ -168,5 +172,15 @@ func TestStartStop(t *testing.T) {
 	}
 	if _, err := os.Stat(db.Socket()); !os.IsNotExist(err) {
 		t.Errorf("socket %s still there after Stop: %v", db.Socket(), err)
+	}
+}
+
+func TestStartMariaDBFailsWithoutHanging(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	db, err := testutil.StartMariaDB(ctx, t.TempDir())
+	if err == nil {
+		db.Stop()
+		t.Fatal("StartMariaDB with a canceled context succeeded")
 	}
 }

@@ -80,7 +80,7 @@ func TestCredentialsOnlyInTheDefaultsFile(t *testing.T) {
 		if !strings.HasPrefix(argv, "--defaults-file=") {
 			t.Errorf("%s argv does not start with --defaults-file:\n%s", tool, argv)
 		}
-		if !strings.Contains(argv, "\ncreds\n") || strings.Contains(argv, "--databases") {
+		if !strings.Contains(argv, "\n--\n"+dbName(t, dsn)+"\n") || strings.Contains(argv, "--databases") {
 			t.Errorf("%s argv does not name the database alone:\n%s", tool, argv)
 		}
 		if env := readFile(t, filepath.Join(out, "env")); strings.Contains(env, pw) || strings.Contains(env, "MYSQL_PWD") {

@@ -3,7 +3,9 @@ package mysql_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -26,14 +28,35 @@ func TestMain(m *testing.M) {
 	os.Exit(testutil.RunWithMariaDB(m, func(db *testutil.MariaDB) { server = db }))
 }
 
-// newDatabase creates a database and its own user, and returns the DSN.
-func newDatabase(t *testing.T, name string) string {
+// newDatabase creates a database named prefix plus a random suffix (tests
+// may run more than once against the one server) and its own user, and
+// returns the DSN.
+func newDatabase(t testing.TB, prefix string) string {
 	t.Helper()
-	dsn, err := server.NewDatabase(context.Background(), name)
+	dsn, err := server.NewDatabase(context.Background(), uniqueName(t, prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return dsn
+}
+
+func uniqueName(t testing.TB, prefix string) string {
+	t.Helper()
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		t.Fatal(err)
+	}
+	return prefix + "_" + hex.EncodeToString(suffix)
+}
+
+// dbName is the database a DSN names.
+func dbName(t *testing.T, dsn string) string {
+	t.Helper()
+	cfg, err := mysqldrv.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.DBName
 }
 
 func newDumper(t *testing.T, cfg mysql.Config) *mysql.Dumper {
@@ -354,15 +377,15 @@ func TestRestoreIntoAnotherDatabase(t *testing.T) {
 	dumped := dump(t, newDumper(t, mysql.Config{DSN: srcDSN}))
 
 	// Objects keep their DEFINER, so the same user restores them.
-	newDatabase(t, "other_dst")
+	dst := dbName(t, newDatabase(t, "other_dst"))
 	cfg, err := mysqldrv.ParseDSN(srcDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := server.Exec(ctx, "GRANT ALL PRIVILEGES ON `other_dst`.* TO "+testutil.QuoteString(cfg.User)+"@'%'"); err != nil {
+	if err := server.Exec(ctx, "GRANT ALL PRIVILEGES ON "+testutil.QuoteIdent(dst)+".* TO "+testutil.QuoteString(cfg.User)+"@'%'"); err != nil {
 		t.Fatal(err)
 	}
-	dstDSN := withDSN(t, srcDSN, func(c *mysqldrv.Config) { c.DBName = "other_dst" })
+	dstDSN := withDSN(t, srcDSN, func(c *mysqldrv.Config) { c.DBName = dst })
 	if err := newDumper(t, mysql.Config{DSN: dstDSN}).Restore(ctx, bytes.NewReader(dumped)); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
@@ -380,7 +403,7 @@ func TestUnixSocket(t *testing.T) {
 	exec(t, openDB(t, dsn), "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1), (2)")
 	sockDSN := withDSN(t, dsn, func(c *mysqldrv.Config) { c.Net = "unix"; c.Addr = server.Socket() })
 	d := newDumper(t, mysql.Config{DSN: sockDSN})
-	if got, want := d.Info().Key, "mysql:"+server.Socket()+"/sock"; got != want {
+	if got, want := d.Info().Key, "mysql:"+server.Socket()+"/"+dbName(t, dsn); got != want {
 		t.Errorf("Key = %q, want %q", got, want)
 	}
 	if err := d.Ping(ctx); err != nil {
@@ -450,10 +473,7 @@ func diff(want, got string) string {
 // BenchmarkDump measures the dump path (tool + pipe + copy) into a
 // discarding writer, over about 50 MB of SQL.
 func BenchmarkDump(b *testing.B) {
-	dsn, err := server.NewDatabase(context.Background(), "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
+	dsn := newDatabase(b, "bench")
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		b.Fatal(err)
