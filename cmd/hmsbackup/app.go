@@ -43,7 +43,9 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create temp directory: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The CLI prints each command's outcome itself; the engine's log lines
+	// would only repeat it.
+	logger := slog.New(slog.DiscardHandler)
 
 	var dumper backup.Dumper
 	switch cfg.Driver {
@@ -85,7 +87,7 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		LockWait:    cfg.LockWait,
 	}
 	if n, err := eng.Recover(ctx); err != nil {
-		logger.Warn("could not recover interrupted backups", "err", err)
+		fmt.Fprintf(c.stderr, "hmsbackup: warning: could not check for backups interrupted by a crash: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
 		fmt.Fprintf(c.stderr, "hmsbackup: marked %d backup(s) interrupted by a crash as failed and removed their partial files\n", n)
 	}
@@ -101,8 +103,7 @@ func (c *cli) ensureSample(ctx context.Context, path string) error {
 	if err := dumpsqlite.CreateSampleDatabase(ctx, path); err != nil {
 		return fmt.Errorf("create sample database: %w", err)
 	}
-	fmt.Fprintf(c.stderr, "hmsbackup: no database configured, so created a SAMPLE hospital database with fictional data at %s.\n"+
-		"           Set HMSBACKUP_DB_DRIVER and HMSBACKUP_DB_DSN to back up your real database.\n", path)
+	fmt.Fprintf(c.stderr, "hmsbackup: no database configured, so created a SAMPLE hospital database with fictional data at %s; set HMSBACKUP_DB_DRIVER and HMSBACKUP_DB_DSN to back up your real database\n", path)
 	return nil
 }
 

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles hmsbackup for tests that need a real process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hmsbackup")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func envList(env map[string]string) []string {
+	list := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	return list
+}
+
+func listJSON(t *testing.T, bin string, env map[string]string) ([]map[string]any, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "list", "--json")
+	cmd.Env = envList(env)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("list: %v\n%s", err, stderr.String())
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatalf("list --json: %v\n%s", err, out)
+	}
+	return list, stderr.String()
+}
+
+func backupDirEntries(t *testing.T, dataDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dataDir, "backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// A backup process killed with SIGKILL mid-dump leaves a pending record and
+// a partial file; the next start marks the record failed and removes the
+// file.
+func TestKill9DuringBackupIsRecoveredAtNextStart(t *testing.T) {
+	bin := buildBinary(t)
+	dsn, err := server.NewDatabase(context.Background(), "kill_hms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A dump tool that streams a few MB and then hangs, like a slow mysqldump.
+	slow := filepath.Join(t.TempDir(), "slow-dump")
+	script := "#!/bin/sh\nprintf -- '-- MariaDB dump\\n'\nhead -c 4000000 /dev/urandom | base64\nexec sleep 120\n"
+	if err := os.WriteFile(slow, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn, "HMSBACKUP_MYSQLDUMP": slow}
+
+	cmd := exec.Command(bin, "create")
+	cmd.Env = envList(env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the orphaned dump tool
+	// Wait until part of the backup is on disk.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		partial := false
+		for _, n := range backupDirEntriesIfAny(dataDir) {
+			if fi, err := os.Stat(filepath.Join(dataDir, "backups", n)); err == nil && strings.HasSuffix(n, ".partial") && fi.Size() > 0 {
+				partial = true
+			}
+		}
+		if partial {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the backup never started writing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	list, stderr := listJSON(t, bin, env)
+	if len(list) != 1 || list[0]["status"] != "failed" || !strings.Contains(list[0]["error_message"].(string), "interrupted") {
+		t.Fatalf("after kill -9 and restart: %v, want one failed (interrupted) backup", list)
+	}
+	if !strings.Contains(stderr, "interrupted by a crash") {
+		t.Errorf("restart did not say it recovered: %q", stderr)
+	}
+	if left := backupDirEntries(t, dataDir); len(left) != 0 {
+		t.Errorf("files left after recovery: %v", left)
+	}
+}
+
+func backupDirEntriesIfAny(dataDir string) []string {
+	entries, _ := os.ReadDir(filepath.Join(dataDir, "backups"))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// A backup that fills a real (tmpfs) disk fails with a message saying so,
+// is recorded failed, and leaves no partial file.
+func TestFullDiskOnTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root (CI runs as root)")
+	}
+	bin := buildBinary(t)
+	ctx := context.Background()
+	dsn, err := server.NewDatabase(ctx, "full_hms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Exec(ctx,
+		"CREATE TABLE full_hms.scans (id INT PRIMARY KEY, image LONGBLOB)",
+		"INSERT INTO full_hms.scans SELECT seq, RANDOM_BYTES(1024) FROM full_hms.seq_1_to_4000",
+	); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(t.TempDir(), "small")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dataDir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a 1 MiB tmpfs for the full-disk test: %v: %s", err, out)
+	}
+	defer exec.Command("umount", dataDir).Run()
+	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
+
+	cmd := exec.Command(bin, "create")
+	cmd.Env = envList(env)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 6 {
+		t.Fatalf("create on a full disk: exit %d (%v), want 6", code, err)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "disk is full") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+		t.Errorf("stderr %q, want one line saying the disk is full", msg)
+	}
+	list, _ := listJSON(t, bin, env)
+	if len(list) != 1 || list[0]["status"] != "failed" || !strings.Contains(fmt.Sprint(list[0]["error_message"]), "disk is full") {
+		t.Errorf("catalog after full disk: %v", list)
+	}
+	if left := backupDirEntries(t, dataDir); len(left) != 0 {
+		t.Errorf("files left on the full disk: %v", left)
+	}
+}
