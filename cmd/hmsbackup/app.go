@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
@@ -85,11 +86,18 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		Location:    cfg.Location,
 		Logger:      logger,
 		LockWait:    cfg.LockWait,
+		StateDir:    cfg.DataDir,
 	}
 	if n, err := eng.Recover(ctx); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: could not check for backups interrupted by a crash: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
 		fmt.Fprintf(c.stderr, "hmsbackup: marked %d backup(s) interrupted by a crash as failed and removed their partial files\n", n)
+	}
+	if m, err := eng.InterruptedRestore(); err != nil {
+		fmt.Fprintf(c.stderr, "hmsbackup: warning: %s\n", oneLine(err.Error()))
+	} else if m != nil {
+		fmt.Fprintf(c.stderr, "hmsbackup: WARNING: the restore of backup %d (%s) into %s started at %s did not finish (the process was killed or its rollback failed), so the database may be incomplete; the data from before it is in pre-restore backup %d (%s): run `hmsbackup restore %d --force`, or restore another backup\n",
+			m.BackupID, m.BackupFilename, m.Database, m.StartedAt.In(cfg.Location).Format(time.RFC3339), m.PreRestoreID, m.PreRestoreFilename, m.PreRestoreID)
 	}
 	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor()}, nil
 }

@@ -40,6 +40,9 @@ type Engine struct {
 	// LockWait is how long an operation waits for another one on the same
 	// database before it is refused with EBUSY (0: refuse at once).
 	LockWait time.Duration
+	// StateDir keeps the marker of a restore in progress, so that a
+	// restore killed midway is reported at the next start; "" disables it.
+	StateDir string
 }
 
 // Actor identifies who asks for an operation, for records and the audit.

@@ -419,3 +419,29 @@ func TestRestoreOfOtherEngineIsRefused(t *testing.T) {
 		t.Errorf("got %v, want EINVALID", err)
 	}
 }
+
+func TestFailedRollbackLeavesMarkerUntilARestoreCompletes(t *testing.T) {
+	f := newFixture(t)
+	f.eng.StateDir = f.dir
+	ctx := context.Background()
+	good := f.create(t)
+	// The current content makes every restore of it fail, so the rollback
+	// to the pre-restore backup fails too.
+	f.db.content = []byte("current state BREAK here\n")
+	bad := f.create(t)
+	_, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: bad.ID, Actor: alice})
+	if err == nil || !strings.Contains(err.Error(), "rolling back to the pre-restore backup") {
+		t.Fatalf("got %v, want a failed rollback", err)
+	}
+	m, err := f.eng.InterruptedRestore()
+	if err != nil || m == nil || m.BackupID != bad.ID {
+		t.Fatalf("marker %+v, %v; want one naming backup %d", m, err, bad.ID)
+	}
+	// A restore that completes leaves the database consistent again.
+	if _, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: good.ID, Actor: alice}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := f.eng.InterruptedRestore(); m != nil || err != nil {
+		t.Errorf("marker after a completed restore: %+v, %v", m, err)
+	}
+}

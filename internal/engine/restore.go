@@ -88,10 +88,18 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	}
 	res.PreRestore = pre
 
+	marker := InterruptedRestore{BackupID: b.ID, BackupFilename: b.Filename, PreRestoreID: pre.ID,
+		PreRestoreFilename: pre.Filename, Database: e.Dumper.Info().Database, StartedAt: e.now()}
+	if err := e.writeMarker(marker); err != nil {
+		return fmt.Errorf("restore aborted, the database was not touched: %w", err)
+	}
 	start = time.Now()
 	restoreErr := e.restoreFile(ctx, b, req.Progress)
 	res.RestoreDuration = time.Since(start)
 	if restoreErr == nil {
+		if err := e.clearMarker(); err != nil {
+			e.logger().Error("restore completed but its marker remains", "err", err)
+		}
 		e.logger().Info("restore completed", "backup", b.Filename, "pre_restore", pre.Filename, "ms", res.RestoreDuration.Milliseconds())
 		return nil
 	}
@@ -107,6 +115,9 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 			b.ID, pre.ID, pre.Filename, pre.ID)
 	}
 	res.RolledBack = true
+	if err := e.clearMarker(); err != nil {
+		e.logger().Error("rollback completed but the restore marker remains", "err", err)
+	}
 	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
 		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
 }
