@@ -63,6 +63,7 @@ Environment:
 		c.downloadCommand(),
 		c.protectCommand(true),
 		c.protectCommand(false),
+		c.auditCommand(),
 		c.serveCommand(),
 	)
 	return root.ExecuteContext(ctx)

@@ -263,3 +263,33 @@ func rootStrings(t *testing.T, query string) []string {
 	}
 	return out
 }
+
+func TestAuditTrailNamesTheOSUserForEveryOperation(t *testing.T) {
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir()}
+	mustOK(t, cliRun(t, env, "create"))
+	mustOK(t, cliRun(t, env, "verify", "1"))
+	mustOK(t, cliRun(t, env, "download", "1", "-o", filepath.Join(t.TempDir(), "x")))
+	mustOK(t, cliRun(t, env, "restore", "1", "--force"))
+	mustOK(t, cliRun(t, env, "delete", "1", "--force"))
+	cliRun(t, env, "verify", "1") // fails: deleted; still audited
+
+	var entries []struct {
+		Actor, Action, Outcome string
+		BackupID               *int64 `json:"backup_id"`
+	}
+	if err := json.Unmarshal([]byte(mustOK(t, cliRun(t, env, "audit", "--json", "--backup", "1")).stdout), &entries); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if !strings.HasPrefix(e.Actor, "cli:") || e.BackupID == nil || *e.BackupID != 1 {
+			t.Errorf("entry %+v: want actor cli:<user> and backup 1", e)
+		}
+		got = append(got, e.Action+":"+e.Outcome)
+	}
+	want := "create:success verify:success download:success restore:success delete:success verify:failure"
+	if strings.Join(got, " ") != want {
+		t.Errorf("audit of backup 1:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}

@@ -95,6 +95,7 @@ func (c *cli) progressFor(desc string, total int64) *progressbar.ProgressBar {
 		progressbar.OptionSetWriter(c.stderr),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowElapsedTimeOnFinish(),
