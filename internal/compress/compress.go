@@ -3,6 +3,8 @@
 package compress
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -98,6 +100,10 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 func (c *checkedReader) Close() error { return c.close() }
 
 func corrupt(err error) error {
+	var be *backup.Error
+	if errors.As(err, &be) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // the underlying reader's own failure, not the stream's
+	}
 	if err == io.ErrUnexpectedEOF {
 		return backup.Wrap(err, backup.ECORRUPT, "the backup file is truncated (it ends in the middle of the compressed data)")
 	}

@@ -1,0 +1,99 @@
+package compress_test
+
+import (
+	"bytes"
+	"io"
+	"os/exec"
+	"testing"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/compress"
+	"pgregory.net/rapid"
+)
+
+func compressBytes(t testing.TB, data []byte, c backup.Compression) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := compress.NewWriter(&buf, c, compress.LevelDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func decompressBytes(data []byte, c backup.Compression) ([]byte, error) {
+	zr, err := compress.NewReader(bytes.NewReader(data), c)
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
+}
+
+// Any bytes, in any number of writes, come back unchanged, in both formats.
+func TestRoundTripAnyBytes(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := rapid.SampledFrom([]backup.Compression{backup.CompressionGzip, backup.CompressionZstd}).Draw(t, "compression")
+		chunks := rapid.SliceOfN(rapid.SliceOfN(rapid.Byte(), 0, 5000), 0, 20).Draw(t, "chunks")
+		var want bytes.Buffer
+		var buf bytes.Buffer
+		zw, err := compress.NewWriter(&buf, c, compress.LevelDefault)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range chunks {
+			want.Write(ch)
+			if _, err := zw.Write(ch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := decompressBytes(buf.Bytes(), c)
+		if err != nil || !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%s round trip: %v; got %d bytes, want %d", c, err, len(got), want.Len())
+		}
+	})
+}
+
+// The gzip files are plain gzip: the system's gunzip reads them, also when
+// they span many parallel blocks.
+func TestGzipIsReadableByGunzip(t *testing.T) {
+	data := bytes.Repeat([]byte("INSERT INTO patients VALUES (1,'Zoë 🏥',NULL);\n"), 200000) // ~9 MB, many blocks
+	cmd := exec.Command("gzip", "-dc")
+	cmd.Stdin = bytes.NewReader(compressBytes(t, data, backup.CompressionGzip))
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gzip -dc: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("gunzip gave %d bytes, want %d", len(got), len(data))
+	}
+}
+
+func TestDamagedStreamsAreCorrupt(t *testing.T) {
+	data := bytes.Repeat([]byte("some SQL text 0123456789\n"), 100000)
+	for _, c := range []backup.Compression{backup.CompressionGzip, backup.CompressionZstd} {
+		z := compressBytes(t, data, c)
+		cases := map[string][]byte{
+			"truncated": z[:len(z)/2],
+			"garbage":   []byte("this is not compressed at all, not even close"),
+		}
+		flipped := bytes.Clone(z)
+		flipped[len(flipped)/2] ^= 0x55
+		cases["flipped byte"] = flipped
+		for name, in := range cases {
+			_, err := decompressBytes(in, c)
+			if got := backup.ErrorCode(err); got != backup.ECORRUPT {
+				t.Errorf("%s %s: got %v (code %q), want ECORRUPT", c, name, err, got)
+			}
+		}
+	}
+}
