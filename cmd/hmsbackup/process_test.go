@@ -119,7 +119,6 @@ func TestKill9DuringBackupIsRecoveredAtNextStart(t *testing.T) {
 	}
 }
 
-
 // A backup that fills a real (tmpfs) disk fails with a message saying so,
 // is recorded failed, and leaves no partial file.
 func TestFullDiskOnTmpfs(t *testing.T) {

@@ -65,6 +65,7 @@ type options struct {
 	logFileSize string
 	zstdRestore bool
 	sizeOnly    bool
+	serve       bool
 }
 
 // env is what every measurement needs.
@@ -115,6 +116,7 @@ func main() {
 	flag.StringVar(&opt.logFileSize, "innodb-log-file-size", "536870912", "SET GLOBAL innodb_log_file_size (bytes; empty: leave the test server's 16M)")
 	flag.BoolVar(&opt.zstdRestore, "zstd-restore", true, "also time one hmsbackup restore of a zstd backup per size")
 	flag.BoolVar(&opt.sizeOnly, "size-only", false, "only fill each database and print its dump size (to calibrate -sizes)")
+	flag.BoolVar(&opt.serve, "serve", false, "only fill the databases, write DIR/SIZE/env.sh (0600: HMSBACKUP_* and the client defaults file) and keep the server up until interrupted, for experiments by hand")
 	flag.Parse()
 	var err error
 	if opt.sizes, err = parseSizes(sizes); err != nil {
@@ -126,7 +128,7 @@ func main() {
 	if opt.hmsbackup, err = filepath.Abs(opt.hmsbackup); err != nil {
 		fatal(err)
 	}
-	if _, err := os.Stat(opt.hmsbackup); err != nil && !opt.sizeOnly {
+	if _, err := os.Stat(opt.hmsbackup); err != nil && !opt.sizeOnly && !opt.serve {
 		fatal(fmt.Errorf("%w (build it with: go build -o bin/hmsbackup ./cmd/hmsbackup)", err))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -195,6 +197,11 @@ func benchmark(ctx context.Context, opt options) error {
 		}
 	}
 	machine.Finished = time.Now()
+	if opt.serve {
+		logf("serving until interrupted (Ctrl-C / SIGTERM)")
+		<-ctx.Done()
+		return nil
+	}
 	if opt.sizeOnly {
 		return nil
 	}
@@ -287,6 +294,16 @@ func (e *env) benchSize(ctx context.Context, spec sizeSpec) (*sizeResult, error)
 	res.DumpBytes = n
 	e.logf("[%s] mysqldump text: %d bytes (%.1f MiB); InnoDB data+indexes %.1f MiB; filled in %.0fs",
 		spec.Name, n, float64(n)/(1<<20), float64(res.InnoDBBytes)/(1<<20), res.FillSeconds)
+	if e.opt.serve {
+		envFile := filepath.Join(dir, "env.sh")
+		content := fmt.Sprintf("export HMSBACKUP_DATA_DIR=%s HMSBACKUP_DB_DRIVER=mysql HMSBACKUP_DB_DSN=%s\nDEFAULTS=%s\nDB=%s\n",
+			shellQuote(filepath.Join(dir, "hmsbackup")), shellQuote(dsn), shellQuote(defaults), shellQuote(dbName))
+		if err := os.WriteFile(envFile, []byte(content), 0o600); err != nil {
+			return res, err
+		}
+		e.logf("[%s] ready: . %s (server socket %s)", spec.Name, envFile, e.server.Socket())
+		return res, nil
+	}
 	if e.opt.sizeOnly {
 		fmt.Printf("%s: %d patients, dump %d bytes (%.1f bytes/patient incl. 2 appointments)\n",
 			spec.Name, spec.Patients, n, float64(n)/float64(spec.Patients))
@@ -568,6 +585,8 @@ func quoteOption(v string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "\b", `\b`)
 	return `"` + r.Replace(v) + `"`
 }
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func mustParseDSN(dsn string) *mysqldrv.Config {
 	cfg, err := mysqldrv.ParseDSN(dsn)

@@ -1,0 +1,61 @@
+package backup_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+func TestFilename(t *testing.T) {
+	at := time.Date(2025, 6, 7, 14, 30, 22, 999, time.UTC)
+	cases := []struct {
+		format  string
+		c       backup.Compression
+		attempt int
+		want    string
+	}{
+		{"sql", backup.CompressionGzip, 1, "hms_backup_20250607_143022.sql.gz"},
+		{"sql", backup.CompressionGzip, 2, "hms_backup_20250607_143022_2.sql.gz"},
+		{"sqlite", backup.CompressionGzip, 1, "hms_backup_20250607_143022.sqlite.gz"},
+		{"sql", backup.CompressionZstd, 3, "hms_backup_20250607_143022_3.sql.zst"},
+	}
+	for _, c := range cases {
+		if got := backup.Filename(at, c.format, c.c, c.attempt); got != c.want {
+			t.Errorf("Filename(%s, %s, %d) = %s, want %s", c.format, c.c, c.attempt, got, c.want)
+		}
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	for in, want := range map[string]backup.Source{"cli": backup.SourceManualCLI, "manual_cli": backup.SourceManualCLI,
+		"UI": backup.SourceManualUI, "scheduled": backup.SourceScheduled, "pre_restore": backup.SourcePreRestore} {
+		if got, err := backup.ParseSource(in); err != nil || got != want {
+			t.Errorf("ParseSource(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := backup.ParseSource("cron"); backup.ErrorCode(err) != backup.EINVALID {
+		t.Errorf("ParseSource(cron): %v, want EINVALID", err)
+	}
+}
+
+func TestErrorCodeFollowsTheChain(t *testing.T) {
+	inner := backup.Errorf(backup.ENOTFOUND, "backup 3 not found")
+	wrapped := fmt.Errorf("restore: %w", inner)
+	if got := backup.ErrorCode(wrapped); got != backup.ENOTFOUND {
+		t.Errorf("ErrorCode(wrapped) = %q, want %q", got, backup.ENOTFOUND)
+	}
+	if got := backup.ErrorCode(errors.New("plain")); got != backup.EINTERNAL {
+		t.Errorf("ErrorCode(plain) = %q, want internal", got)
+	}
+	if got := backup.ErrorCode(nil); got != "" {
+		t.Errorf("ErrorCode(nil) = %q", got)
+	}
+	cause := errors.New("ENOSPC")
+	e := backup.Wrap(cause, backup.EUNAVAILABLE, "disk full")
+	if !errors.Is(e, cause) || e.Error() != "disk full: ENOSPC" {
+		t.Errorf("Wrap: %q, Is cause %v", e.Error(), errors.Is(e, cause))
+	}
+}
