@@ -64,6 +64,7 @@ Environment:
 		c.protectCommand(true),
 		c.protectCommand(false),
 		c.auditCommand(),
+		c.checkCommand(),
 		c.serveCommand(),
 	)
 	return root.ExecuteContext(ctx)

@@ -293,3 +293,20 @@ func TestAuditTrailNamesTheOSUserForEveryOperation(t *testing.T) {
 		t.Errorf("audit of backup 1:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+func TestCheckReportsReachabilityAndLastGoodBackup(t *testing.T) {
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir()}
+	r := mustOK(t, cliRun(t, env, "check"))
+	if !strings.Contains(r.stdout, "reachable:  yes") || !strings.Contains(r.stdout, "none yet") {
+		t.Errorf("check on a fresh install:\n%s", r.stdout)
+	}
+	mustOK(t, cliRun(t, env, "create"))
+	if r := mustOK(t, cliRun(t, env, "check")); !strings.Contains(r.stdout, "last good:  backup 1") {
+		t.Errorf("check after a backup:\n%s", r.stdout)
+	}
+	env["HMSBACKUP_DB_DRIVER"] = "mysql"
+	env["HMSBACKUP_DB_DSN"] = "hms:pw@tcp(127.0.0.1:1)/hms"
+	if r := cliRun(t, env, "check"); exitCode(r.err) != 6 || !strings.Contains(r.stdout, "reachable:  NO") {
+		t.Errorf("check of an unreachable server: exit %d\n%s%s", exitCode(r.err), r.stdout, r.stderr)
+	}
+}
