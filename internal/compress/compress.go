@@ -47,10 +47,10 @@ func NewWriter(w io.Writer, c backup.Compression, level Level) (io.WriteCloser, 
 		}
 		return zw, nil
 	case backup.CompressionZstd:
-		zl := zstd.SpeedDefault
+		zl := zstd.SpeedFastest
 		switch {
-		case level == LevelFastest:
-			zl = zstd.SpeedFastest
+		case level > LevelFastest && level < LevelBest:
+			zl = zstd.SpeedDefault
 		case level >= LevelBest:
 			zl = zstd.SpeedBestCompression
 		}
