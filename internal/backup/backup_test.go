@@ -59,3 +59,16 @@ func TestErrorCodeFollowsTheChain(t *testing.T) {
 		t.Errorf("Wrap: %q, Is cause %v", e.Error(), errors.Is(e, cause))
 	}
 }
+
+func TestSentinelsMatchByCode(t *testing.T) {
+	err := fmt.Errorf("open: %w", backup.Errorf(backup.ENOTFOUND, "backup file x is not on local disk"))
+	if !errors.Is(err, backup.ErrNotFound) {
+		t.Error("errors.Is(not-found error, ErrNotFound) = false")
+	}
+	if errors.Is(err, backup.ErrCorrupt) {
+		t.Error("errors.Is(not-found error, ErrCorrupt) = true")
+	}
+	if errors.Is(errors.New("plain"), backup.ErrNotFound) {
+		t.Error("a plain error matched ErrNotFound")
+	}
+}

@@ -36,6 +36,22 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Is makes errors.Is(err, ErrNotFound) (and the other Err values) match any
+// *Error with that code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Message == "" && t.Err == nil && t.Code == e.Code
+}
+
+// Sentinels for errors.Is: each matches every *Error with its code.
+var (
+	ErrNotFound    = &Error{Code: ENOTFOUND}
+	ErrCorrupt     = &Error{Code: ECORRUPT}
+	ErrBusy        = &Error{Code: EBUSY}
+	ErrUnavailable = &Error{Code: EUNAVAILABLE}
+	ErrInvalid     = &Error{Code: EINVALID}
+)
+
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
+	"github.com/hmsbackup/hmsbackup/internal/storage/storagetest"
 )
 
 type failingReader struct {
@@ -103,4 +104,14 @@ func TestListDeleteAndPartials(t *testing.T) {
 			t.Errorf("Put(%q): %v, want EINVALID", bad, err)
 		}
 	}
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) backup.Storage {
+		s, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, storagetest.Options{})
 }
