@@ -1,0 +1,493 @@
+// Package gdrive stores backup files in one Google Drive folder through the
+// Drive v3 API. A file's name is its Drive file name in that folder. Puts
+// are resumable uploads whose MD5 is checked against Drive's md5Checksum; a
+// Put of an existing name uploads a new file first and then deletes the
+// older ones, so readers always see a whole file.
+package gdrive
+
+import (
+	"cmp"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/auth"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/drive/v3"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+var _ backup.Storage = (*Storage)(nil)
+
+// DefaultChunkSize is the resumable upload chunk used when Config.ChunkSize
+// is zero.
+const DefaultChunkSize = 8 << 20
+
+// DefaultPageSize is the number of files asked for per list request when
+// Config.PageSize is zero (Drive's maximum).
+const DefaultPageSize = 1000
+
+// uploadProperty is the appProperties key tagging each Put's upload, so
+// that a Put whose outcome is unknown can find and delete what it made.
+const uploadProperty = "hmsbackupUpload"
+
+// fileFields are the file resource fields the Storage reads.
+const fileFields = "id, name, size, md5Checksum, createdTime, modifiedTime"
+
+// Config says where and how to reach Drive.
+type Config struct {
+	// FolderID is the Drive folder (in My Drive or a shared drive) that
+	// holds the backup files. Required.
+	FolderID string
+	// Endpoint overrides the API base URL, e.g. a drivefake server's URL;
+	// it must end in "/drive/v3/". Empty means Google's.
+	Endpoint string
+	// ChunkSize is the resumable upload chunk in bytes; Drive rounds it up
+	// to a multiple of 256 KiB. Zero means DefaultChunkSize.
+	ChunkSize int
+	// PageSize is the number of files per list request (1 to 1000). Zero
+	// means DefaultPageSize.
+	PageSize int
+	// TokenSource supplies OAuth2 access tokens. Exactly one of
+	// TokenSource, CredentialsFile and HTTPClient must be set.
+	TokenSource oauth2.TokenSource
+	// CredentialsFile is the path of a service-account key or an
+	// authorised-user (OAuth refresh token) JSON file.
+	CredentialsFile string
+	// HTTPClient is a client that already authorises its requests.
+	HTTPClient *http.Client
+}
+
+// Storage is a Drive folder of backup files. It is safe for concurrent use.
+type Storage struct {
+	svc       *drive.Service
+	folderID  string
+	chunkSize int
+	pageSize  int
+}
+
+// New returns a Storage for cfg. It does not contact Drive.
+func New(ctx context.Context, cfg Config) (*Storage, error) {
+	if cfg.FolderID == "" {
+		return nil, backup.Errorf(backup.EINVALID, "no Google Drive folder ID configured")
+	}
+	if cfg.ChunkSize < 0 || cfg.PageSize < 0 || cfg.PageSize > 1000 {
+		return nil, backup.Errorf(backup.EINVALID, "invalid Google Drive chunk size %d or page size %d", cfg.ChunkSize, cfg.PageSize)
+	}
+	var opts []option.ClientOption
+	n := 0
+	if cfg.TokenSource != nil {
+		opts = append(opts, option.WithTokenSource(cfg.TokenSource))
+		n++
+	}
+	if cfg.CredentialsFile != "" {
+		typ, err := credentialsType(cfg.CredentialsFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, option.WithAuthCredentialsFile(typ, cfg.CredentialsFile), option.WithScopes(drive.DriveScope))
+		n++
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
+		n++
+	}
+	if n != 1 {
+		return nil, backup.Errorf(backup.EINVALID, "configure exactly one way to sign in to Google Drive (a credentials file, a token source or an HTTP client); got %d", n)
+	}
+	if cfg.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
+	}
+	svc, err := drive.NewService(ctx, opts...)
+	if err != nil {
+		return nil, mapError(err, "connect to Google Drive")
+	}
+	s := &Storage{
+		svc:       svc,
+		folderID:  cfg.FolderID,
+		chunkSize: cmp.Or(cfg.ChunkSize, DefaultChunkSize),
+		pageSize:  cmp.Or(cfg.PageSize, DefaultPageSize),
+	}
+	return s, nil
+}
+
+// credentialsType reads the "type" of a Google credentials JSON file and
+// accepts only the two kinds hmsbackup uses.
+func credentialsType(path string) (option.CredentialsType, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", backup.Wrap(err, backup.EINVALID, "cannot read the Google Drive credentials file")
+	}
+	var f struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return "", backup.Wrap(err, backup.EINVALID, "the Google Drive credentials file %s is not JSON: download it again", path)
+	}
+	switch f.Type {
+	case "service_account":
+		return option.ServiceAccount, nil
+	case "authorized_user":
+		return option.AuthorizedUser, nil
+	}
+	return "", backup.Errorf(backup.EINVALID, "the Google Drive credentials file %s has type %q; use a service-account key or an authorised-user (OAuth) file", path, f.Type)
+}
+
+func checkName(name string) error {
+	if name == "" || strings.ContainsAny(name, "/\x00") {
+		return backup.Errorf(backup.EINVALID, "invalid backup file name %q", name)
+	}
+	return nil
+}
+
+// Put implements backup.Storage: a resumable upload into the folder whose
+// MD5 must match Drive's md5Checksum (else ECORRUPT, and the upload is
+// deleted); older files of the same name are then deleted, best effort.
+// When the upload fails, Put also deletes the file it may have made (its
+// response lost on the way), found by a tag in its appProperties.
+func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
+	if err := checkName(name); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("upload %s to Google Drive: %w", name, err)
+	}
+	tag := make([]byte, 16)
+	rand.Read(tag)
+	uploadID := hex.EncodeToString(tag)
+	cr := &countingReader{ctx: ctx, r: r, h: md5.New()}
+	meta := &drive.File{
+		Name:          name,
+		Parents:       []string{s.folderID},
+		MimeType:      "application/octet-stream",
+		AppProperties: map[string]string{uploadProperty: uploadID},
+	}
+	f, err := s.svc.Files.Create(meta).
+		Media(cr, googleapi.ChunkSize(s.chunkSize), googleapi.ContentType("application/octet-stream")).
+		SupportsAllDrives(true).
+		Fields(fileFields).
+		Context(ctx).
+		Do()
+	if err != nil {
+		if cr.err != nil && !errors.Is(err, cr.err) {
+			err = fmt.Errorf("%w (%v)", cr.err, err)
+		}
+		err = mapError(err, "upload "+name+" to Google Drive")
+		// The upload may have completed with its response lost: remove
+		// whatever it made, so that a failed Put leaves nothing behind.
+		if cerr := s.removeUpload(ctx, uploadID); cerr != nil {
+			err = fmt.Errorf("%w (and removing a possibly completed upload failed: %v)", err, cerr)
+		}
+		return 0, err
+	}
+	sum := hex.EncodeToString(cr.h.Sum(nil))
+	if f.Size != cr.n || (f.Md5Checksum != sum && !(cr.n == 0 && f.Md5Checksum == "")) {
+		// Delete with a fresh context: the bad copy must go even if ctx ended.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		derr := s.deleteID(dctx, f.Id)
+		e := backup.Errorf(backup.ECORRUPT, "Google Drive stored %s as %d bytes with MD5 %s, but %d bytes with MD5 %s were sent; the upload was discarded: try again", name, f.Size, f.Md5Checksum, cr.n, sum)
+		if derr != nil {
+			e.Err = fmt.Errorf("delete the bad upload %s: %w", f.Id, derr)
+		}
+		return 0, e
+	}
+	// Remove older copies of the name; only files created before this one,
+	// so that concurrent Puts of one name leave the newest. This is best
+	// effort: the new file is already what Open, Stat and List see (they
+	// take the newest copy), and Delete and the next Put remove leftovers.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if files, err := s.findAll(cctx, name); err == nil {
+		for _, old := range files {
+			if old.Id != f.Id && olderThan(old, f) {
+				s.deleteID(cctx, old.Id)
+			}
+		}
+	}
+	return cr.n, nil
+}
+
+// removeUpload deletes the files a Put tagged with uploadID, even when ctx
+// has ended.
+func (s *Storage) removeUpload(ctx context.Context, uploadID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	q := s.inFolder() + " and appProperties has { key=" + quote(uploadProperty) + " and value=" + quote(uploadID) + " }"
+	var ids []string
+	err := s.svc.Files.List().
+		Q(q).
+		PageSize(int64(s.pageSize)).
+		Fields("nextPageToken, files(id)").
+		SupportsAllDrives(true).
+		IncludeItemsFromAllDrives(true).
+		Pages(ctx, func(l *drive.FileList) error {
+			for _, f := range l.Files {
+				ids = append(ids, f.Id)
+			}
+			return nil
+		})
+	if err != nil {
+		return mapError(err, "look up the failed upload")
+	}
+	for _, id := range ids {
+		if err := s.deleteID(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// olderThan orders files by creation time, then ID.
+func olderThan(a, b *drive.File) bool {
+	ta, tb := parseTime(a.CreatedTime), parseTime(b.CreatedTime)
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.Id < b.Id
+}
+
+// Open implements backup.Storage: it streams the newest file of that name.
+func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	f, err := s.find(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.svc.Files.Get(f.Id).SupportsAllDrives(true).Context(ctx).Download()
+	if err != nil {
+		return nil, mapError(err, "download "+name+" from Google Drive")
+	}
+	return resp.Body, nil
+}
+
+// Stat implements backup.Storage.
+func (s *Storage) Stat(ctx context.Context, name string) (backup.FileInfo, error) {
+	f, err := s.find(ctx, name)
+	if err != nil {
+		return backup.FileInfo{}, err
+	}
+	return info(f), nil
+}
+
+// FileID returns the Drive file ID of the file stored under name (the
+// newest, if a Put is replacing it). Returns ENOTFOUND if it is absent.
+func (s *Storage) FileID(ctx context.Context, name string) (string, error) {
+	f, err := s.find(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return f.Id, nil
+}
+
+// List implements backup.Storage. A name present twice (a Put replacing
+// it) is listed once, as its newest file.
+func (s *Storage) List(ctx context.Context, prefix string) ([]backup.FileInfo, error) {
+	q := s.inFolder()
+	if prefix != "" {
+		q += " and name contains " + quote(prefix)
+	}
+	newest := make(map[string]*drive.File)
+	err := s.svc.Files.List().
+		Q(q).
+		PageSize(int64(s.pageSize)).
+		Fields(googleapi.Field("nextPageToken, files("+fileFields+")")).
+		SupportsAllDrives(true).
+		IncludeItemsFromAllDrives(true).
+		Context(ctx).
+		Pages(ctx, func(l *drive.FileList) error {
+			for _, f := range l.Files {
+				if !strings.HasPrefix(f.Name, prefix) {
+					continue
+				}
+				if cur, ok := newest[f.Name]; !ok || olderThan(cur, f) {
+					newest[f.Name] = f
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, mapError(err, "list Google Drive folder "+s.folderID)
+	}
+	out := make([]backup.FileInfo, 0, len(newest))
+	for _, f := range newest {
+		out = append(out, info(f))
+	}
+	slices.SortFunc(out, func(a, b backup.FileInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Delete implements backup.Storage: it deletes every file of that name in
+// the folder.
+func (s *Storage) Delete(ctx context.Context, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	files, err := s.findAll(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := s.deleteID(ctx, f.Id); err != nil {
+			return fmt.Errorf("delete %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// deleteID deletes one file; an absent file is not an error.
+func (s *Storage) deleteID(ctx context.Context, id string) error {
+	err := s.svc.Files.Delete(id).SupportsAllDrives(true).Context(ctx).Do()
+	if err := mapError(err, "delete Google Drive file "+id); err != nil && !errors.Is(err, backup.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// find returns the newest file named name, or ENOTFOUND.
+func (s *Storage) find(ctx context.Context, name string) (*drive.File, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	files, err := s.findAll(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, backup.Errorf(backup.ENOTFOUND, "backup file %s is not in Google Drive folder %s", name, s.folderID)
+	}
+	return files[len(files)-1], nil
+}
+
+// findAll returns the files named name in the folder, oldest first.
+func (s *Storage) findAll(ctx context.Context, name string) ([]*drive.File, error) {
+	var files []*drive.File
+	err := s.svc.Files.List().
+		Q(s.inFolder()+" and name = "+quote(name)).
+		PageSize(int64(s.pageSize)).
+		Fields(googleapi.Field("nextPageToken, files("+fileFields+")")).
+		SupportsAllDrives(true).
+		IncludeItemsFromAllDrives(true).
+		Context(ctx).
+		Pages(ctx, func(l *drive.FileList) error {
+			for _, f := range l.Files {
+				if f.Name == name {
+					files = append(files, f)
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, mapError(err, "look up "+name+" in Google Drive")
+	}
+	slices.SortFunc(files, func(a, b *drive.File) int {
+		switch {
+		case olderThan(a, b):
+			return -1
+		case olderThan(b, a):
+			return 1
+		}
+		return 0
+	})
+	return files, nil
+}
+
+func (s *Storage) inFolder() string {
+	return quote(s.folderID) + " in parents and trashed = false"
+}
+
+// quote makes a Drive query string literal.
+func quote(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+func info(f *drive.File) backup.FileInfo {
+	return backup.FileInfo{Name: f.Name, Size: f.Size, ModTime: parseTime(f.ModifiedTime)}
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// countingReader hashes and counts what it reads, stops when ctx ends and
+// remembers the source's error.
+type countingReader struct {
+	ctx context.Context
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// mapError turns Drive and OAuth2 errors into backup errors an operator
+// can act on; doing says what failed. Context errors stay matchable with
+// errors.Is.
+func mapError(err error, doing string) error {
+	if err == nil {
+		return nil
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google Drive refused the sign-in (%s): re-authorise Google Drive", doing, cmp.Or(re.ErrorCode, "token refresh failed"))
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) && ae.Response != nil {
+		switch code := ae.Response.StatusCode; {
+		case code == http.StatusBadRequest || code == http.StatusUnauthorized || code == http.StatusForbidden:
+			return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google refused the sign-in: re-authorise Google Drive", doing)
+		case ae.Temporary():
+			return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google's sign-in service is unavailable: try again later", doing)
+		}
+	}
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	reason := ""
+	if len(ge.Errors) > 0 {
+		reason = ge.Errors[0].Reason
+	}
+	switch {
+	case ge.Code == http.StatusNotFound:
+		return backup.Wrap(err, backup.ENOTFOUND, "%s: not found in Google Drive (check the folder ID and that it is shared with the account)", doing)
+	case ge.Code == http.StatusUnauthorized:
+		return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google Drive rejected the credentials: re-authorise Google Drive", doing)
+	case reason == "storageQuotaExceeded" || reason == "teamDriveFileLimitExceeded":
+		return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google Drive storage quota exceeded (service accounts have no quota: use a shared drive)", doing)
+	case ge.Code == http.StatusTooManyRequests || reason == "rateLimitExceeded" || reason == "userRateLimitExceeded":
+		return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google Drive rate limit exceeded: try again later", doing)
+	case ge.Code == http.StatusForbidden:
+		return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google Drive denied access (%s): check that the folder is shared with the account with edit rights", doing, cmp.Or(reason, "forbidden"))
+	case ge.Code >= 500:
+		return backup.Wrap(err, backup.EUNAVAILABLE, "%s: Google Drive is unavailable: try again later", doing)
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
