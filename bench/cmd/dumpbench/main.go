@@ -106,7 +106,7 @@ func main() {
 	var opt options
 	var sizes string
 	flag.StringVar(&opt.hmsbackup, "hmsbackup", "bin/hmsbackup", "the hmsbackup binary to measure")
-	flag.StringVar(&sizes, "sizes", "small:145000:2,large:650000:1", "comma-separated name:patients:restores (appointments = 2 x patients)")
+	flag.StringVar(&sizes, "sizes", "small:145000:2,large:650000:2", "comma-separated name:patients:restores (appointments = 2 x patients)")
 	flag.IntVar(&opt.reps, "reps", 3, "repetitions of each backup measurement (interleaved); the median is reported")
 	flag.StringVar(&opt.workDir, "workdir", "", "directory for the server and the backups (default: a new temp dir, removed at the end)")
 	flag.BoolVar(&opt.keep, "keep", false, "keep the work directory")
@@ -356,6 +356,7 @@ func (e *env) benchSize(ctx context.Context, spec sizeSpec) (*sizeResult, error)
 				cmd.Env = hmsEnv(comp)
 				poll = true
 			}
+			e.settle(ctx)
 			e.logf("[%s] round %d: %s", spec.Name, round, op)
 			r, err := measure(op, cmd, poll, e.serverPID)
 			if err != nil {
@@ -462,6 +463,7 @@ func (e *env) restore(ctx context.Context, op, defaults, db, baselineFile string
 		cmd.Env = hmsEnv
 		poll = true
 	}
+	e.settle(ctx)
 	e.logf("restore: %s", op)
 	r, err := measure(op, cmd, poll, e.serverPID)
 	if err != nil {
@@ -488,6 +490,68 @@ func (e *env) restore(ctx context.Context, op, defaults, db, baselineFile string
 		r.Wall().Seconds(), r.PreRestoreMS, r.RestoreMS, float64(r.CPUMS())/1000, float64(r.ServerCPUMS)/1000,
 		float64(r.OtherCPUMS)/1000, r.MaxRSSKiB, r.HWMKiB)
 	return r, nil
+}
+
+// settle waits (at most settleTimeout) until InnoDB has flushed its dirty
+// pages and purged the undo history of the previous run, so every run
+// starts from the same server state. Without it a restore that follows
+// another restore pays for flushing its predecessor's ~500 MB of pages.
+func (e *env) settle(ctx context.Context) {
+	const settleTimeout = 3 * time.Minute
+	start := time.Now()
+	// Flush everything, as fast as the disk allows, while waiting only; the
+	// measured runs see the server's own settings again.
+	var pct, capacity, capacityMax string
+	if err := e.root.QueryRowContext(ctx, "SELECT @@innodb_max_dirty_pages_pct, @@innodb_io_capacity, @@innodb_io_capacity_max").
+		Scan(&pct, &capacity, &capacityMax); err == nil {
+		for _, q := range []string{
+			"SET GLOBAL innodb_max_dirty_pages_pct = 0",
+			"SET GLOBAL innodb_io_capacity_max = 100000",
+			"SET GLOBAL innodb_io_capacity = 50000",
+		} {
+			_, _ = e.root.ExecContext(ctx, q)
+		}
+		defer func() {
+			bg := context.WithoutCancel(ctx)
+			for _, q := range []string{
+				"SET GLOBAL innodb_io_capacity = " + capacity,
+				"SET GLOBAL innodb_io_capacity_max = " + capacityMax,
+				"SET GLOBAL innodb_max_dirty_pages_pct = " + pct,
+			} {
+				if _, err := e.root.ExecContext(bg, q); err != nil {
+					e.logf("warning: %s: %v", q, err)
+				}
+			}
+		}()
+	}
+	var dirty, history int64
+	for time.Since(start) < settleTimeout && ctx.Err() == nil {
+		dirty, history = e.innodbBacklog(ctx)
+		if dirty < 256 && history < 1000 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if d := time.Since(start); d > time.Second {
+		e.logf("  (settled in %v: %d dirty pages, history list %d)", d.Round(100*time.Millisecond), dirty, history)
+	}
+}
+
+// innodbBacklog returns the dirty pages in the buffer pool and the purge
+// backlog (history list length).
+func (e *env) innodbBacklog(ctx context.Context) (dirty, history int64) {
+	var name string
+	_ = e.root.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'").Scan(&name, &dirty)
+	var typ, status string
+	if err := e.root.QueryRowContext(ctx, "SHOW ENGINE INNODB STATUS").Scan(&typ, &name, &status); err == nil {
+		if i := strings.Index(status, "History list length "); i >= 0 {
+			f := strings.Fields(status[i+len("History list length "):])
+			if len(f) > 0 {
+				history, _ = strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return dirty, history
 }
 
 func (e *env) hmsDelete(ctx context.Context, env []string, id int64) {

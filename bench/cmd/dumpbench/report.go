@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,7 +45,10 @@ func machineInfo(ctx context.Context, e *env) *machine {
 	}
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
-		m.MemTotal = strings.Join(strings.Fields(strings.TrimPrefix(line, "MemTotal:")), " ")
+		if f := strings.Fields(strings.TrimPrefix(line, "MemTotal:")); len(f) > 0 {
+			kib, _ := strconv.ParseFloat(f[0], 64)
+			m.MemTotal = fmt.Sprintf("%.1f GiB", kib/(1<<20))
+		}
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		f := strings.Fields(string(b))
@@ -142,7 +146,8 @@ func renderReport(m *machine, opt options, results []*sizeResult) string {
 		m.MariaDB, mib(m.BufferPool), mib(m.LogFile))
 	p("| Tools | %s; %s; %s |\n", m.DumpTool, m.Client, m.Gzip)
 	p("| hmsbackup | commit %s, built with %s |\n", m.Commit, m.GoVersion)
-	p("| Load average at start | %s (shared machine: other developers' tests were running) |\n\n", m.Load)
+	p("| Load average at start | %s (a shared machine: \"other users' CPU\" below shows how busy it was during each run) |\n", m.Load)
+	p("| Between runs | the server is left to flush its dirty pages and purge (at most 3 min) so every run starts from the same state |\n\n")
 
 	p("### Databases\n\n")
 	p("| size | patients | appointments | mysqldump text (exact) | InnoDB data+indexes | fill time |\n")
