@@ -96,6 +96,11 @@ type Backup struct {
 	DBName            string      `json:"db_name"`
 	IsLocal           bool        `json:"is_local"`
 	IsOnGoogleDrive   bool        `json:"is_on_google_drive"`
+	S3Key             string      `json:"s3_key"` // object name in the S3 storage, "" if not there
+	IsOnS3            bool        `json:"is_on_s3"`
+	// Warning says what went wrong with an otherwise completed backup,
+	// e.g. an off-site upload that failed; "" when nothing did.
+	Warning string `json:"warning"`
 }
 
 // Restorable reports whether b may be restored, and why not.

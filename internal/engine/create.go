@@ -29,12 +29,20 @@ func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.B
 	l, err := e.lock(ctx, "backup")
 	if err != nil {
 		e.audit(ctx, req.Actor, backup.ActionCreate, nil, err, "backup not started")
+		e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Message: "backup not started: " + err.Error()})
 		return nil, err
 	}
 	defer l.Release()
 	b, err := e.createLocked(ctx, req)
 	e.audit(ctx, req.Actor, backup.ActionCreate, b, err, createDetails(b))
-	return b, err
+	if err != nil {
+		e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b, Message: "backup failed: " + err.Error()})
+		return b, err
+	}
+	// Off-site copies: a failed upload is a warning on a completed backup,
+	// not a failed backup (6.3).
+	_ = e.uploadAll(ctx, b, req.Actor)
+	return b, nil
 }
 
 func createDetails(b *backup.Backup) string {

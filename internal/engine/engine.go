@@ -43,6 +43,11 @@ type Engine struct {
 	// StateDir keeps the marker of a restore in progress, so that a
 	// restore killed midway is reported at the next start; "" disables it.
 	StateDir string
+	// Remotes are the off-site storages every completed backup is copied
+	// to (Google Drive, S3); none by default.
+	Remotes []Remote
+	// Notifier hears about failed backups, uploads and restores; nil: none.
+	Notifier backup.Notifier
 }
 
 // Actor identifies who asks for an operation, for records and the audit.

@@ -56,6 +56,9 @@ func (e *Engine) delete(ctx context.Context, b *backup.Backup) error {
 	case b.Status == backup.StatusPending:
 		return backup.Errorf(backup.EBUSY, "backup %d is still being written; wait for it to finish", b.ID)
 	}
+	if err := e.deleteRemotes(ctx, b); err != nil {
+		return err
+	}
 	if err := e.Storage.Delete(ctx, b.Filename); err != nil {
 		return fmt.Errorf("delete file of backup %d: %w", b.ID, err)
 	}

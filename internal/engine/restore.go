@@ -57,6 +57,9 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest) (*RestoreResul
 		details += ", rolled back to the pre-restore backup"
 	}
 	e.audit(ctx, req.Actor, backup.ActionRestore, b, err, details)
+	if err != nil {
+		e.notify(ctx, backup.Notification{Kind: backup.NotifyRestoreFailed, Backup: b, Message: details + ": " + err.Error()})
+	}
 	return res, err
 }
 
@@ -73,6 +76,12 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	}
 	defer l.Release()
 
+	// 4.1: a backup whose local file is gone comes back from off-site.
+	if _, err := e.Storage.Stat(ctx, b.Filename); errors.Is(err, backup.ErrNotFound) {
+		if err := e.fetch(ctx, b); err != nil {
+			return err
+		}
+	}
 	// 4.5: prove the file is the one we made before anything is touched.
 	if err := e.checkFile(ctx, b); err != nil {
 		return err

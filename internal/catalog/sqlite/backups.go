@@ -14,7 +14,8 @@ import (
 // order.
 const backupColumns = `id, filename, file_size, file_path, google_drive_file_id, status, source,
 	is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
-	compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive`
+	compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
+	s3_key, is_on_s3, warning`
 
 // CreateBackup inserts b and sets its ID, CreatedAt and UpdatedAt. Returns
 // ECONFLICT if b.Filename is already recorded, by this or another process,
@@ -31,12 +32,14 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 	err := c.db.QueryRowContext(ctx, `
 		INSERT INTO backups (filename, file_size, file_path, google_drive_file_id, status, source,
 			is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
-			compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
+			s3_key, is_on_s3, warning)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID, string(b.Status), string(b.Source),
 		b.IsProtected, b.CreatedBy, completedAt(b), b.ErrorMessage, formatTime(now), formatTime(now), b.SHA256,
 		string(b.Compression), b.RawSize, b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
+		b.S3Key, b.IsOnS3, b.Warning,
 	).Scan(&id)
 	if err != nil {
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
@@ -64,13 +67,15 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 		UPDATE backups SET filename = ?, file_size = ?, file_path = ?, google_drive_file_id = ?,
 			status = ?, source = ?, is_protected = ?, created_by = ?, completed_at = ?,
 			error_message = ?, updated_at = ?, sha256 = ?, compression = ?, raw_size = ?,
-			duration_ms = ?, db_engine = ?, db_name = ?, is_local = ?, is_on_google_drive = ?
+			duration_ms = ?, db_engine = ?, db_name = ?, is_local = ?, is_on_google_drive = ?,
+			s3_key = ?, is_on_s3 = ?, warning = ?
 		WHERE id = ?
 		RETURNING created_at`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID,
 		string(b.Status), string(b.Source), b.IsProtected, b.CreatedBy, completedAt(b),
 		b.ErrorMessage, formatTime(now), b.SHA256, string(b.Compression), b.RawSize,
 		b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
+		b.S3Key, b.IsOnS3, b.Warning,
 		b.ID,
 	).Scan(&createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -221,7 +226,8 @@ func scanBackup(s scanner) (*backup.Backup, error) {
 	)
 	err := s.Scan(&b.ID, &b.Filename, &b.FileSize, &b.FilePath, &b.GoogleDriveFileID, &status, &source,
 		&b.IsProtected, &b.CreatedBy, &completed, &b.ErrorMessage, &createdAt, &updatedAt, &b.SHA256,
-		&compr, &b.RawSize, &b.DurationMS, &b.DBEngine, &b.DBName, &b.IsLocal, &b.IsOnGoogleDrive)
+		&compr, &b.RawSize, &b.DurationMS, &b.DBEngine, &b.DBName, &b.IsLocal, &b.IsOnGoogleDrive,
+		&b.S3Key, &b.IsOnS3, &b.Warning)
 	if err != nil {
 		return nil, err
 	}

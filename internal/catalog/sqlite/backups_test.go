@@ -64,6 +64,9 @@ func fullBackup() *backup.Backup {
 		DBName:            "hospital",
 		IsLocal:           true,
 		IsOnGoogleDrive:   true,
+		S3Key:             "hmsbackup/2025/03/hms_backup_20250314_092653.sql.zst",
+		IsOnS3:            true,
+		Warning:           "upload to Google Drive failed: quota exceeded — « réessayer » 🏥",
 	}
 }
 
@@ -127,8 +130,9 @@ func TestUpdateBackupSavesEveryFieldButCreatedAt(t *testing.T) {
 	}
 	checkSame(t, got, u)
 
-	// And back to no completion time.
+	// And back to no completion time, no S3 copy and no warning.
 	u.CompletedAt = nil
+	u.S3Key, u.IsOnS3, u.Warning = "", false, ""
 	if err := c.UpdateBackup(ctx, u); err != nil {
 		t.Fatalf("UpdateBackup: %v", err)
 	}
@@ -376,6 +380,9 @@ func genBackup() *rapid.Generator[*backup.Backup] {
 			DBName:            rapid.String().Draw(t, "db_name"),
 			IsLocal:           rapid.Bool().Draw(t, "is_local"),
 			IsOnGoogleDrive:   rapid.Bool().Draw(t, "is_on_google_drive"),
+			S3Key:             rapid.String().Draw(t, "s3_key"),
+			IsOnS3:            rapid.Bool().Draw(t, "is_on_s3"),
+			Warning:           rapid.String().Draw(t, "warning"),
 		}
 	})
 }

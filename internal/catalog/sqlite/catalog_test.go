@@ -324,3 +324,128 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("FindBackupByID with a canceled context: err = %v, want context.Canceled in its chain", err)
 	}
 }
+
+func TestOpenUpgradesVersion1CatalogInPlace(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+
+	// Build a catalog as a binary that knew only migration 0001 left it.
+	init1, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatalf("read 0001: %v", err)
+	}
+	db := rawDB(t, path)
+	for _, stmt := range []string{
+		`CREATE TABLE schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL
+		) STRICT`,
+		string(init1),
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, '0001_init.sql', '2025-01-01T00:00:00.000000000Z')`,
+		`INSERT INTO backups (filename, file_size, file_path, google_drive_file_id, status, source,
+			is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
+			compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive)
+		VALUES ('old.sql.gz', 1234, '/backups/old.sql.gz', 'drive-id', 'completed', 'scheduled',
+			1, 'scheduler', '2025-02-01T03:00:05.000000001Z', '', '2025-02-01T03:00:00.000000000Z',
+			'2025-02-01T03:00:06.000000000Z', 'abc123', 'gzip', 5678, 5000, 'mysql', 'hospital', 1, 1)`,
+		`INSERT INTO backups (filename, status, source, created_at, updated_at)
+		VALUES ('failed.sql.gz', 'failed', 'manual_cli', '2025-02-02T00:00:00.000000000Z', '2025-02-02T00:00:00.000000000Z')`,
+		`DELETE FROM backups WHERE filename = 'failed.sql.gz'`, // its id must not be reused after the upgrade
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("build version 1 catalog: %v\n%s", err, stmt)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close raw db: %v", err)
+	}
+
+	c, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open version 1 catalog: %v", err)
+	}
+	defer c.Close()
+	c.Now = steppingClock(start)
+
+	completed := time.Date(2025, 2, 1, 3, 0, 5, 1, time.UTC)
+	want := &backup.Backup{
+		ID: 1, Filename: "old.sql.gz", FileSize: 1234, FilePath: "/backups/old.sql.gz",
+		GoogleDriveFileID: "drive-id", Status: backup.StatusCompleted, Source: backup.SourceScheduled,
+		IsProtected: true, CreatedBy: "scheduler", CompletedAt: &completed,
+		CreatedAt: time.Date(2025, 2, 1, 3, 0, 0, 0, time.UTC),
+		UpdatedAt: time.Date(2025, 2, 1, 3, 0, 6, 0, time.UTC),
+		SHA256:    "abc123", Compression: backup.CompressionGzip, RawSize: 5678, DurationMS: 5000,
+		DBEngine: "mysql", DBName: "hospital", IsLocal: true, IsOnGoogleDrive: true,
+		// And the new fields' defaults: not in S3, no warning.
+	}
+	got, err := c.FindBackupByID(ctx, 1)
+	if err != nil {
+		t.Fatalf("FindBackupByID after upgrade: %v", err)
+	}
+	checkSame(t, got, want)
+	bs, total, err := c.FindBackups(ctx, backup.BackupFilter{})
+	if err != nil {
+		t.Fatalf("FindBackups after upgrade: %v", err)
+	}
+	if total != 1 || len(bs) != 1 {
+		t.Fatalf("FindBackups after upgrade = %d records (total %d), want 1", len(bs), total)
+	}
+
+	// The upgraded record takes the new fields.
+	got.S3Key, got.IsOnS3, got.Warning = "hmsbackup/old.sql.gz", true, "Google Drive copy is stale"
+	if err := c.UpdateBackup(ctx, got); err != nil {
+		t.Fatalf("UpdateBackup after upgrade: %v", err)
+	}
+	again, err := c.FindBackupByID(ctx, 1)
+	if err != nil {
+		t.Fatalf("FindBackupByID: %v", err)
+	}
+	checkSame(t, again, got)
+
+	// New records keep counting after the deleted id.
+	b := &backup.Backup{Filename: "new.sql.gz", Status: backup.StatusPending, Source: backup.SourceManualCLI, S3Key: "k", IsOnS3: true}
+	if err := c.CreateBackup(ctx, b); err != nil {
+		t.Fatalf("CreateBackup after upgrade: %v", err)
+	}
+	if b.ID != 3 {
+		t.Errorf("new backup id = %d, want 3 (ids are never reused)", b.ID)
+	}
+
+	// Migration 0002 is recorded once, after 0001, and the new column keeps
+	// its CHECK.
+	db = rawDB(t, path)
+	var versions []int
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatalf("scan version: %v", err)
+		}
+		versions = append(versions, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	if fmt.Sprint(versions) != "[1 2]" {
+		t.Errorf("schema versions = %v, want [1 2]", versions)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE backups SET is_on_s3 = 2 WHERE id = 1`); err == nil {
+		t.Errorf("is_on_s3 = 2 was accepted; want the CHECK to refuse it")
+	}
+
+	// Reopening the upgraded catalog changes nothing.
+	c2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen upgraded catalog: %v", err)
+	}
+	defer c2.Close()
+	again2, err := c2.FindBackupByID(ctx, 1)
+	if err != nil {
+		t.Fatalf("FindBackupByID after reopen: %v", err)
+	}
+	checkSame(t, again2, got)
+}

@@ -1,0 +1,25 @@
+package backup
+
+import "context"
+
+// NotificationKind says what went wrong.
+type NotificationKind string
+
+const (
+	NotifyBackupFailed  NotificationKind = "backup_failed"  // 1.5, 7.2
+	NotifyUploadFailed  NotificationKind = "upload_failed"  // 6.3: the backup is local only
+	NotifyRestoreFailed NotificationKind = "restore_failed" // 4.6, 7.3
+)
+
+// Notification is something people must hear about, with the error.
+type Notification struct {
+	Kind    NotificationKind
+	Backup  *Backup // nil if the failure happened before a record existed
+	Message string  // what happened and what to do; never holds secrets
+}
+
+// Notifier tells people about failures (e-mail, webhooks, logs). Notify
+// returns an error if the notification could not be sent; callers log it.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}

@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+)
+
+// RemoteKind names an off-site storage; the record keeps one location per kind.
+type RemoteKind string
+
+const (
+	RemoteGoogleDrive RemoteKind = "google_drive"
+	RemoteS3          RemoteKind = "s3"
+)
+
+// Remote is an off-site copy target. Every completed backup (except
+// pre-restore backups, which stay next to the database) is uploaded to
+// each configured Remote.
+type Remote struct {
+	Kind    RemoteKind
+	Storage backup.Storage
+}
+
+// fileIDer is implemented by storages whose files have their own ids
+// (Google Drive); the record keeps that id.
+type fileIDer interface {
+	FileID(ctx context.Context, name string) (string, error)
+}
+
+func (r Remote) label() string {
+	if r.Kind == RemoteGoogleDrive {
+		return "Google Drive"
+	}
+	return "S3"
+}
+
+// has reports whether the record says the copy is on r.
+func (r Remote) has(b *backup.Backup) bool {
+	if r.Kind == RemoteGoogleDrive {
+		return b.IsOnGoogleDrive
+	}
+	return b.IsOnS3
+}
+
+// mark records the copy's presence (id "" and present false: absent).
+func (r Remote) mark(b *backup.Backup, id string, present bool) {
+	if !present {
+		id = ""
+	}
+	if r.Kind == RemoteGoogleDrive {
+		b.GoogleDriveFileID, b.IsOnGoogleDrive = id, present
+	} else {
+		b.S3Key, b.IsOnS3 = id, present
+	}
+}
+
+// uploadAll copies a completed backup to every remote that lacks it and
+// records where it is. A failed upload leaves the backup completed and
+// local (6.3): the failure becomes the record's warning, an audit entry and
+// a notification. It returns the uploads' errors joined.
+func (e *Engine) uploadAll(ctx context.Context, b *backup.Backup, actor Actor) error {
+	var errs []error
+	var warnings []string
+	for _, r := range e.Remotes {
+		if r.has(b) {
+			continue
+		}
+		err := e.upload(ctx, b, r)
+		e.audit(ctx, actor, "upload", b, err, "upload "+b.Filename+" to "+r.label())
+		if err != nil {
+			err = fmt.Errorf("upload to %s failed, the backup is kept on local disk only: %w", r.label(), err)
+			errs = append(errs, err)
+			warnings = append(warnings, err.Error())
+			e.notify(ctx, backup.Notification{Kind: backup.NotifyUploadFailed, Backup: b, Message: err.Error()})
+		}
+	}
+	b.Warning = strings.Join(warnings, "; ")
+	uctx := context.WithoutCancel(ctx)
+	if err := e.Catalog.UpdateBackup(uctx, b); err != nil {
+		errs = append(errs, fmt.Errorf("record uploads of backup %d: %w", b.ID, err))
+	}
+	return errors.Join(errs...)
+}
+
+// upload copies the local file to r, checking that what was sent is what
+// the catalog recorded.
+func (e *Engine) upload(ctx context.Context, b *backup.Backup, r Remote) error {
+	f, err := e.Storage.Open(ctx, b.Filename)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := r.Storage.Put(ctx, b.Filename, io.TeeReader(f, h)); err != nil {
+		return err
+	}
+	if err := matchSum(b, hex.EncodeToString(h.Sum(nil))); err != nil {
+		_ = r.Storage.Delete(context.WithoutCancel(ctx), b.Filename)
+		return err
+	}
+	id := b.Filename
+	if ider, ok := r.Storage.(fileIDer); ok {
+		if id, err = ider.FileID(ctx, b.Filename); err != nil {
+			return fmt.Errorf("find the uploaded file: %w", err)
+		}
+	}
+	r.mark(b, id, true)
+	return nil
+}
+
+// fetch brings a backup whose local file is gone back from a remote that
+// has it (4.1), checking its SHA-256 before it is used.
+func (e *Engine) fetch(ctx context.Context, b *backup.Backup) error {
+	var errs []error
+	for _, r := range e.Remotes {
+		if !r.has(b) {
+			continue
+		}
+		err := e.fetchFrom(ctx, b, r)
+		if err == nil {
+			b.IsLocal = true
+			return e.Catalog.UpdateBackup(ctx, b)
+		}
+		errs = append(errs, fmt.Errorf("from %s: %w", r.label(), err))
+	}
+	if len(errs) == 0 {
+		return backup.Errorf(backup.ENOTFOUND, "backup %d (%s) is not on local disk and no off-site copy is recorded", b.ID, b.Filename)
+	}
+	return backup.Wrap(errors.Join(errs...), backup.ErrorCode(errs[0]), "backup %d (%s) is not on local disk and could not be fetched", b.ID, b.Filename)
+}
+
+func (e *Engine) fetchFrom(ctx context.Context, b *backup.Backup, r Remote) error {
+	rc, err := r.Storage.Open(ctx, b.Filename)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := e.Storage.Put(ctx, b.Filename, io.TeeReader(rc, h)); err != nil {
+		return err
+	}
+	if err := matchSum(b, hex.EncodeToString(h.Sum(nil))); err != nil {
+		_ = e.Storage.Delete(context.WithoutCancel(ctx), b.Filename)
+		return err
+	}
+	return nil
+}
+
+// deleteRemotes removes the backup from every remote (even where the record
+// says it is absent: deleting is idempotent and leaves no orphan). A copy
+// that cannot be deleted keeps the record, with the reason as its warning.
+func (e *Engine) deleteRemotes(ctx context.Context, b *backup.Backup) error {
+	var errs []error
+	for _, r := range e.Remotes {
+		if err := r.Storage.Delete(ctx, b.Filename); err != nil {
+			errs = append(errs, fmt.Errorf("the copy on %s could not be deleted (the record is kept so the copy is not orphaned; try again): %w", r.label(), err))
+			continue
+		}
+		r.mark(b, "", false)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	b.Warning = err.Error()
+	if uerr := e.Catalog.UpdateBackup(context.WithoutCancel(ctx), b); uerr != nil {
+		err = errors.Join(err, uerr)
+	}
+	return err
+}
+
+// SyncResult counts what Sync did.
+type SyncResult struct {
+	Uploaded int // copies made
+	Failed   int // copies that could not be made
+}
+
+// Sync uploads every completed backup that is missing on a configured
+// remote (e.g. after Drive was down), as `hmsbackup sync` does.
+func (e *Engine) Sync(ctx context.Context, actor Actor) (SyncResult, error) {
+	var res SyncResult
+	completed := backup.StatusCompleted
+	backups, _, err := e.Catalog.FindBackups(ctx, backup.BackupFilter{Status: &completed})
+	if err != nil {
+		return res, err
+	}
+	var errs []error
+	for _, b := range backups {
+		if b.Source == backup.SourcePreRestore || !b.IsLocal {
+			continue
+		}
+		missing := 0
+		for _, r := range e.Remotes {
+			if !r.has(b) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			continue
+		}
+		err := e.uploadAll(ctx, b, actor)
+		still := 0
+		for _, r := range e.Remotes {
+			if !r.has(b) {
+				still++
+			}
+		}
+		res.Uploaded += missing - still
+		res.Failed += still
+		if err != nil {
+			errs = append(errs, fmt.Errorf("backup %d: %w", b.ID, err))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (e *Engine) notify(ctx context.Context, n backup.Notification) {
+	if e.Notifier == nil {
+		return
+	}
+	if err := e.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
+		e.logger().Error("cannot send notification", "kind", n.Kind, "err", err)
+	}
+}

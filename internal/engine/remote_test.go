@@ -1,0 +1,233 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/engine"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive/drivefake"
+	"golang.org/x/oauth2"
+	"pgregory.net/rapid"
+)
+
+// recordingNotifier keeps every notification.
+type recordingNotifier struct {
+	mu   sync.Mutex
+	sent []backup.Notification
+}
+
+func (r *recordingNotifier) Notify(_ context.Context, n backup.Notification) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, n)
+	return nil
+}
+
+func (r *recordingNotifier) kinds() []backup.NotificationKind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var k []backup.NotificationKind
+	for _, n := range r.sent {
+		k = append(k, n.Kind)
+	}
+	return k
+}
+
+type driveFixture struct {
+	*fixture
+	fake     *drivefake.Server
+	notifier *recordingNotifier
+}
+
+// newDriveFixture is the engine fixture with Google Drive (the in-repo fake
+// speaking Drive v3 to the real client library) as its remote.
+func newDriveFixture(t *testing.T) *driveFixture {
+	t.Helper()
+	f := newFixture(t)
+	fake := drivefake.New()
+	t.Cleanup(fake.Close)
+	s, err := gdrive.New(context.Background(), gdrive.Config{
+		FolderID:    fake.CreateFolder("hms backups"),
+		Endpoint:    fake.URL(),
+		ChunkSize:   256 * 1024,
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: drivefake.Token}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &recordingNotifier{}
+	f.eng.Remotes = []engine.Remote{{Kind: engine.RemoteGoogleDrive, Storage: s}}
+	f.eng.Notifier = n
+	return &driveFixture{fixture: f, fake: fake, notifier: n}
+}
+
+// driveFile returns the fake's file of that name, if any.
+func (d *driveFixture) driveFile(name string) (drivefake.File, bool) {
+	for _, f := range d.fake.Files() {
+		if f.Name == name && !f.Trashed {
+			return f, true
+		}
+	}
+	return drivefake.File{}, false
+}
+
+// genContent draws a database content from a few bytes to several upload
+// chunks of incompressible data.
+func genContent(t *rapid.T) []byte {
+	n := rapid.SampledFrom([]int{1, 100, 300 * 1024, 700 * 1024}).Draw(t, "size")
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// Property 3: after any successful backup with Google Drive configured, the
+// record holds the Drive file id, and that file holds the backup's bytes.
+func TestProperty3DriveIDSetAfterSuccess(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		d := newDriveFixture(t)
+		d.db.content = genContent(rt)
+		b := d.create(t)
+		got, _ := d.cat.FindBackupByID(context.Background(), b.ID)
+		file, ok := d.driveFile(b.Filename)
+		switch {
+		case !ok:
+			rt.Fatalf("no file %s on Drive", b.Filename)
+		case got.GoogleDriveFileID == "" || got.GoogleDriveFileID != file.ID:
+			rt.Fatalf("google_drive_file_id %q, Drive file id %q", got.GoogleDriveFileID, file.ID)
+		case !got.IsOnGoogleDrive || !got.IsLocal || got.Warning != "":
+			rt.Fatalf("flags drive %v local %v warning %q", got.IsOnGoogleDrive, got.IsLocal, got.Warning)
+		case !bytes.Equal(file.Content, mustRead(t, got.FilePath)):
+			rt.Fatalf("Drive holds %d bytes, local file %d", len(file.Content), len(mustRead(t, got.FilePath)))
+		}
+	})
+}
+
+// Property 15: whatever Google Drive failure happens during the upload, the
+// local backup stays intact and completed, the record says local only, and
+// a warning is recorded and notified.
+func TestProperty15DriveFailureKeepsLocalBackup(t *testing.T) {
+	type fault struct {
+		status int
+		reason string
+	}
+	faults := []fault{{403, "storageQuotaExceeded"}, {403, "forbidden"}, {401, "authError"}, {404, "notFound"}, {400, "badRequest"}}
+	rapid.Check(t, func(rt *rapid.T) {
+		d := newDriveFixture(t)
+		d.db.content = genContent(rt)
+		// Files under one chunk go up in a single multipart request; larger
+		// ones start a resumable session and then send chunks.
+		routes := []string{drivefake.RouteCreate}
+		if len(d.db.content) > 256*1024 {
+			routes = append(routes, drivefake.RouteUpload)
+		}
+		route := rapid.SampledFrom(routes).Draw(rt, "route")
+		fl := rapid.SampledFrom(faults).Draw(rt, "fault")
+		d.fake.FailNext(route, fl.status, fl.reason, 100)
+		b, err := d.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceScheduled, Actor: alice})
+		if err != nil {
+			rt.Fatalf("a Drive failure failed the backup itself: %v", err)
+		}
+		got, _ := d.cat.FindBackupByID(context.Background(), b.ID)
+		switch {
+		case got.Status != backup.StatusCompleted || !got.IsLocal:
+			rt.Fatalf("status %s, is_local %v", got.Status, got.IsLocal)
+		case got.IsOnGoogleDrive || got.GoogleDriveFileID != "":
+			rt.Fatalf("record claims a Drive copy: %v %q", got.IsOnGoogleDrive, got.GoogleDriveFileID)
+		case !strings.Contains(got.Warning, "local disk only"):
+			rt.Fatalf("warning %q", got.Warning)
+		case sha256Hex(mustRead(t, got.FilePath)) != got.SHA256:
+			rt.Fatalf("local file damaged")
+		}
+		if _, ok := d.driveFile(b.Filename); ok {
+			rt.Fatalf("a failed upload left a file on Drive")
+		}
+		if k := d.notifier.kinds(); len(k) != 1 || k[0] != backup.NotifyUploadFailed {
+			rt.Fatalf("notifications %v, want one upload_failed", k)
+		}
+		if fl.reason == "storageQuotaExceeded" && !strings.Contains(got.Warning, "shared drive") {
+			rt.Fatalf("quota warning %q does not say what to do", got.Warning)
+		}
+	})
+}
+
+// Property 9: deleting a backup removes it locally and on Drive, then the
+// record; if Drive refuses, the record stays (no orphaned copy) with the
+// reason.
+func TestProperty9DeletionRemovesEveryCopy(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		d := newDriveFixture(t)
+		ctx := context.Background()
+		n := rapid.IntRange(1, 4).Draw(rt, "backups")
+		var all []*backup.Backup
+		for i := 0; i < n; i++ {
+			all = append(all, d.create(t))
+		}
+		victim := all[rapid.IntRange(0, n-1).Draw(rt, "victim")]
+		refuse := rapid.Bool().Draw(rt, "driveRefuses")
+		if refuse {
+			d.fake.FailNext(drivefake.RouteDelete, http.StatusForbidden, "forbidden", 100)
+			d.fake.FailNext(drivefake.RouteList, http.StatusForbidden, "forbidden", 100)
+		}
+		_, err := d.eng.Delete(ctx, victim.ID, alice)
+		_, stillLocal := os.Stat(victim.FilePath)
+		_, onDrive := d.driveFile(victim.Filename)
+		rec, findErr := d.cat.FindBackupByID(ctx, victim.ID)
+		if refuse {
+			if err == nil || findErr != nil || !strings.Contains(rec.Warning, "could not be deleted") || !onDrive || stillLocal != nil {
+				rt.Fatalf("refused delete: err %v, record %v (%v), on drive %v, local %v", err, rec, findErr, onDrive, stillLocal)
+			}
+			return
+		}
+		if err != nil || onDrive || !errors.Is(stillLocal, os.ErrNotExist) || !errors.Is(findErr, backup.ErrNotFound) {
+			rt.Fatalf("delete: err %v, on drive %v, local %v, record %v", err, onDrive, stillLocal, findErr)
+		}
+		for _, b := range all {
+			if _, ok := d.driveFile(b.Filename); b.ID != victim.ID && !ok {
+				rt.Fatalf("deleting %d removed %d from Drive", victim.ID, b.ID)
+			}
+		}
+	})
+}
+
+func TestRestoreFetchesFromDriveWhenLocalFileIsGone(t *testing.T) {
+	d := newDriveFixture(t)
+	ctx := context.Background()
+	d.db.content = []byte("the state to bring back\n")
+	b := d.create(t)
+	os.Remove(b.FilePath)
+	d.db.content = []byte("later state\n")
+	if _, err := d.eng.Restore(ctx, engine.RestoreRequest{BackupID: b.ID, Actor: alice}); err != nil {
+		t.Fatalf("restore from Drive: %v", err)
+	}
+	if got := string(d.db.get()); got != "the state to bring back\n" {
+		t.Errorf("database holds %q", got)
+	}
+	rec, _ := d.cat.FindBackupByID(ctx, b.ID)
+	if !rec.IsLocal || sha256Hex(mustRead(t, rec.FilePath)) != rec.SHA256 {
+		t.Errorf("the fetched local copy is not recorded or not intact")
+	}
+}
+
+func TestSyncUploadsWhatDriveMissed(t *testing.T) {
+	d := newDriveFixture(t)
+	ctx := context.Background()
+	d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "storageQuotaExceeded", 1) // the one upload fails
+	b := d.create(t)
+	res, err := d.eng.Sync(ctx, alice)
+	if err != nil || res.Uploaded != 1 || res.Failed != 0 {
+		t.Fatalf("Sync: %+v, %v", res, err)
+	}
+	rec, _ := d.cat.FindBackupByID(ctx, b.ID)
+	if !rec.IsOnGoogleDrive || rec.Warning != "" {
+		t.Errorf("after sync: on drive %v, warning %q", rec.IsOnGoogleDrive, rec.Warning)
+	}
+}
