@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,7 +18,9 @@ import (
 	dumpsqlite "github.com/hmsbackup/hmsbackup/internal/dump/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
+	"github.com/hmsbackup/hmsbackup/internal/storage/s3"
 )
 
 // app is the composed program: every concrete type is chosen here.
@@ -88,6 +91,8 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		LockWait:    cfg.LockWait,
 		StateDir:    cfg.DataDir,
 	}
+	eng.Remotes = openRemotes(ctx, cfg)
+	eng.Notifier = &cliNotifier{stderr: c.stderr}
 	if n, err := eng.Recover(ctx); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: could not check for backups interrupted by a crash: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
@@ -100,6 +105,43 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 			m.BackupID, m.BackupFilename, m.Database, m.StartedAt.In(cfg.Location).Format(time.RFC3339), m.PreRestoreID, m.PreRestoreFilename, m.PreRestoreID)
 	}
 	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor()}, nil
+}
+
+// cliNotifier shows the failures a command does not report as its own
+// error (a failed off-site upload of a completed backup) as a warning line.
+type cliNotifier struct{ stderr io.Writer }
+
+func (n *cliNotifier) Notify(_ context.Context, note backup.Notification) error {
+	if note.Kind == backup.NotifyUploadFailed {
+		fmt.Fprintln(n.stderr, "hmsbackup: warning: "+oneLine(note.Message))
+	}
+	return nil
+}
+
+// openRemotes builds the configured off-site storages. One that cannot be
+// opened (bad credentials, missing bucket, S3 down) does not stop local
+// backups: it fails each use with the reason, which becomes the backup's
+// warning and a notification.
+func openRemotes(ctx context.Context, cfg config) []engine.Remote {
+	var remotes []engine.Remote
+	if cfg.GDrive.FolderID != "" {
+		s, err := gdrive.New(ctx, gdrive.Config{FolderID: cfg.GDrive.FolderID, CredentialsFile: cfg.GDrive.CredentialsFile, Endpoint: cfg.GDrive.Endpoint})
+		r := engine.Remote{Kind: engine.RemoteGoogleDrive, Storage: s}
+		if err != nil {
+			r = engine.Remote{Kind: engine.RemoteGoogleDrive, OpenErr: fmt.Errorf("Google Drive: %w", err)}
+		}
+		remotes = append(remotes, r)
+	}
+	if cfg.S3.Bucket != "" {
+		s, err := s3.New(ctx, s3.Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, Prefix: cfg.S3.Prefix, Region: cfg.S3.Region,
+			AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, UseTLS: cfg.S3.UseTLS, ServerSideEncryption: cfg.S3.SSE})
+		r := engine.Remote{Kind: engine.RemoteS3, Storage: s}
+		if err != nil {
+			r = engine.Remote{Kind: engine.RemoteS3, OpenErr: fmt.Errorf("S3: %w", err)}
+		}
+		remotes = append(remotes, r)
+	}
+	return remotes
 }
 
 // ensureSample creates the sample HMS database on a first run with no

@@ -65,6 +65,8 @@ Environment:
 		c.protectCommand(false),
 		c.auditCommand(),
 		c.checkCommand(),
+		c.syncCommand(),
+		c.gdriveCommand(),
 		c.serveCommand(),
 	)
 	return root.ExecuteContext(ctx)

@@ -23,6 +23,22 @@ type config struct {
 	// mariadb-dump/mariadb if installed, else mysqldump/mysql).
 	DumpCommand   string
 	ClientCommand string
+	// Off-site copies; each is off unless its required settings are set.
+	GDrive gdriveConfig
+	S3     s3Config
+}
+
+// gdriveConfig is Google Drive's settings: on when FolderID is set.
+type gdriveConfig struct {
+	FolderID        string // HMSBACKUP_GDRIVE_FOLDER_ID
+	CredentialsFile string // HMSBACKUP_GDRIVE_CREDENTIALS_FILE: service-account key or authorised-user JSON
+	Endpoint        string // HMSBACKUP_GDRIVE_ENDPOINT: API base URL override (tests, private gateways)
+}
+
+// s3Config is S3's settings: on when Bucket is set. The secret is never printed.
+type s3Config struct {
+	Endpoint, Bucket, Prefix, Region, AccessKey, SecretKey string
+	UseTLS, SSE                                            bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -71,6 +87,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if c.LockWait, err = time.ParseDuration(s); err != nil || c.LockWait < 0 {
 			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_LOCK_WAIT=%q is not a duration such as 30s or 10m", s)
 		}
+	}
+	c.GDrive = gdriveConfig{
+		FolderID:        getenv("HMSBACKUP_GDRIVE_FOLDER_ID"),
+		CredentialsFile: getenv("HMSBACKUP_GDRIVE_CREDENTIALS_FILE"),
+		Endpoint:        getenv("HMSBACKUP_GDRIVE_ENDPOINT"),
+	}
+	if c.GDrive.FolderID != "" && c.GDrive.CredentialsFile == "" {
+		return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_GDRIVE_FOLDER_ID is set but HMSBACKUP_GDRIVE_CREDENTIALS_FILE is not: give the service-account key or OAuth credentials file")
+	}
+	c.S3 = s3Config{
+		Endpoint:  getenv("HMSBACKUP_S3_ENDPOINT"),
+		Bucket:    getenv("HMSBACKUP_S3_BUCKET"),
+		Prefix:    getenv("HMSBACKUP_S3_PREFIX"),
+		Region:    getenv("HMSBACKUP_S3_REGION"),
+		AccessKey: getenv("HMSBACKUP_S3_ACCESS_KEY"),
+		SecretKey: getenv("HMSBACKUP_S3_SECRET_KEY"),
+		UseTLS:    getenv("HMSBACKUP_S3_INSECURE") == "",
+		SSE:       getenv("HMSBACKUP_S3_SSE") != "",
+	}
+	if c.S3.Bucket != "" && c.S3.Endpoint == "" {
+		return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_S3_BUCKET is set but HMSBACKUP_S3_ENDPOINT is not: give the S3 endpoint, e.g. s3.eu-central-1.amazonaws.com")
 	}
 	c.DumpCommand = getenv("HMSBACKUP_MYSQLDUMP")
 	c.ClientCommand = getenv("HMSBACKUP_MYSQL")

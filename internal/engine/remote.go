@@ -26,6 +26,18 @@ const (
 type Remote struct {
 	Kind    RemoteKind
 	Storage backup.Storage
+	// OpenErr, if set, is why the storage could not be opened (bad
+	// credentials, missing bucket): every use fails with it, so backups
+	// go on locally with a warning instead of stopping.
+	OpenErr error
+}
+
+// storage returns the storage, or why it is unusable.
+func (r Remote) storage() (backup.Storage, error) {
+	if r.OpenErr != nil {
+		return nil, r.OpenErr
+	}
+	return r.Storage, nil
 }
 
 // fileIDer is implemented by storages whose files have their own ids
@@ -92,21 +104,25 @@ func (e *Engine) uploadAll(ctx context.Context, b *backup.Backup, actor Actor) e
 // upload copies the local file to r, checking that what was sent is what
 // the catalog recorded.
 func (e *Engine) upload(ctx context.Context, b *backup.Backup, r Remote) error {
+	rs, err := r.storage()
+	if err != nil {
+		return err
+	}
 	f, err := e.Storage.Open(ctx, b.Filename)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := r.Storage.Put(ctx, b.Filename, io.TeeReader(f, h)); err != nil {
+	if _, err := rs.Put(ctx, b.Filename, io.TeeReader(f, h)); err != nil {
 		return err
 	}
 	if err := matchSum(b, hex.EncodeToString(h.Sum(nil))); err != nil {
-		_ = r.Storage.Delete(context.WithoutCancel(ctx), b.Filename)
+		_ = rs.Delete(context.WithoutCancel(ctx), b.Filename)
 		return err
 	}
 	id := b.Filename
-	if ider, ok := r.Storage.(fileIDer); ok {
+	if ider, ok := rs.(fileIDer); ok {
 		if id, err = ider.FileID(ctx, b.Filename); err != nil {
 			return fmt.Errorf("find the uploaded file: %w", err)
 		}
@@ -137,7 +153,11 @@ func (e *Engine) fetch(ctx context.Context, b *backup.Backup) error {
 }
 
 func (e *Engine) fetchFrom(ctx context.Context, b *backup.Backup, r Remote) error {
-	rc, err := r.Storage.Open(ctx, b.Filename)
+	rs, err := r.storage()
+	if err != nil {
+		return err
+	}
+	rc, err := rs.Open(ctx, b.Filename)
 	if err != nil {
 		return err
 	}
@@ -159,7 +179,11 @@ func (e *Engine) fetchFrom(ctx context.Context, b *backup.Backup, r Remote) erro
 func (e *Engine) deleteRemotes(ctx context.Context, b *backup.Backup) error {
 	var errs []error
 	for _, r := range e.Remotes {
-		if err := r.Storage.Delete(ctx, b.Filename); err != nil {
+		rs, err := r.storage()
+		if err == nil {
+			err = rs.Delete(ctx, b.Filename)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("the copy on %s could not be deleted (the record is kept so the copy is not orphaned; try again): %w", r.label(), err))
 			continue
 		}
