@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -21,19 +22,61 @@ func (e *Engine) Verify(ctx context.Context, id int64, actor Actor) (*backup.Bac
 	return b, err
 }
 
+// verify checks every copy: the local file's SHA-256, and each remote
+// copy's presence and size. It corrects the location flags to what it
+// found (3.2) and returns what is wrong.
 func (e *Engine) verify(ctx context.Context, b *backup.Backup) error {
 	if err := b.Restorable(); err != nil {
 		return err
 	}
+	before := *b
 	err := e.checkFile(ctx, b)
-	present := backup.ErrorCode(err) != backup.ENOTFOUND
-	if present != b.IsLocal {
-		b.IsLocal = present
+	b.IsLocal = backup.ErrorCode(err) != backup.ENOTFOUND
+	errs := []error{err}
+	for _, r := range e.Remotes {
+		errs = append(errs, e.verifyRemote(ctx, b, r))
+	}
+	if *b != before {
 		if uerr := e.Catalog.UpdateBackup(ctx, b); uerr != nil {
-			return fmt.Errorf("update location of backup %d: %w", b.ID, uerr)
+			errs = append(errs, fmt.Errorf("update location of backup %d: %w", b.ID, uerr))
 		}
 	}
-	return err
+	return errors.Join(errs...)
+}
+
+// verifyRemote checks one remote copy and marks it present or not.
+func (e *Engine) verifyRemote(ctx context.Context, b *backup.Backup, r Remote) error {
+	rs, err := r.storage()
+	if err != nil {
+		if r.has(b) {
+			return fmt.Errorf("cannot check the copy on %s: %w", r.label(), err)
+		}
+		return nil
+	}
+	fi, err := rs.Stat(ctx, b.Filename)
+	switch {
+	case errors.Is(err, backup.ErrNotFound):
+		if r.has(b) {
+			r.mark(b, "", false)
+			return backup.Errorf(backup.ENOTFOUND, "the copy of backup %d on %s is gone; run hmsbackup sync to upload it again", b.ID, r.label())
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("cannot check the copy on %s: %w", r.label(), err)
+	case fi.Size != b.FileSize:
+		r.mark(b, "", false)
+		return backup.Errorf(backup.ECORRUPT, "the copy of backup %d on %s has %d bytes, not %d: it is damaged; run hmsbackup sync to replace it", b.ID, r.label(), fi.Size, b.FileSize)
+	}
+	if !r.has(b) {
+		id := b.Filename
+		if ider, ok := rs.(fileIDer); ok {
+			if id, err = ider.FileID(ctx, b.Filename); err != nil {
+				return err
+			}
+		}
+		r.mark(b, id, true)
+	}
+	return nil
 }
 
 // Delete removes a backup's file, then its record (3.4). A protected

@@ -231,3 +231,76 @@ func TestSyncUploadsWhatDriveMissed(t *testing.T) {
 		t.Errorf("after sync: on drive %v, warning %q", rec.IsOnGoogleDrive, rec.Warning)
 	}
 }
+
+// Property 7: after any sequence of backups, failed uploads, syncs,
+// deletions and copies vanishing behind our back (followed by verify),
+// is_local and is_on_google_drive say exactly where each file really is.
+func TestProperty7LocationFlagsMatchRealPresence(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		d := newDriveFixture(t)
+		ctx := context.Background()
+		drive := d.eng.Remotes[0].Storage
+		var ids []int64
+		pick := func() (int64, bool) {
+			if len(ids) == 0 {
+				return 0, false
+			}
+			return ids[rapid.IntRange(0, len(ids)-1).Draw(rt, "pick")], true
+		}
+		steps := rapid.IntRange(1, 12).Draw(rt, "steps")
+		for i := 0; i < steps; i++ {
+			switch rapid.SampledFrom([]string{"create", "create-drive-down", "sync", "delete", "lose-local", "lose-drive"}).Draw(rt, "op") {
+			case "create":
+				ids = append(ids, d.create(t).ID)
+			case "create-drive-down":
+				// One small file is one (multipart) create request.
+				d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "forbidden", 1)
+				ids = append(ids, d.create(t).ID)
+			case "sync":
+				d.eng.Sync(ctx, alice)
+			case "delete":
+				if id, ok := pick(); ok {
+					if _, err := d.eng.Delete(ctx, id, alice); err == nil {
+						ids = removeID(ids, id)
+					}
+				}
+			case "lose-local":
+				if id, ok := pick(); ok {
+					b, _ := d.cat.FindBackupByID(ctx, id)
+					os.Remove(b.FilePath)
+					d.eng.Verify(ctx, id, alice)
+				}
+			case "lose-drive":
+				if id, ok := pick(); ok {
+					b, _ := d.cat.FindBackupByID(ctx, id)
+					drive.Delete(ctx, b.Filename)
+					d.eng.Verify(ctx, id, alice)
+				}
+			}
+			for _, id := range ids {
+				b, err := d.cat.FindBackupByID(ctx, id)
+				if err != nil {
+					rt.Fatalf("backup %d: %v", id, err)
+				}
+				_, statErr := os.Stat(b.FilePath)
+				file, onDrive := d.driveFile(b.Filename)
+				if local := statErr == nil; b.IsLocal != local {
+					rt.Fatalf("backup %d: is_local %v, file present %v", id, b.IsLocal, local)
+				}
+				if b.IsOnGoogleDrive != onDrive || (onDrive && b.GoogleDriveFileID != file.ID) {
+					rt.Fatalf("backup %d: is_on_google_drive %v (%q), on Drive %v (%q)", id, b.IsOnGoogleDrive, b.GoogleDriveFileID, onDrive, file.ID)
+				}
+			}
+		}
+	})
+}
+
+func removeID(ids []int64, id int64) []int64 {
+	out := ids[:0]
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
