@@ -137,11 +137,26 @@ func (e *Engine) Download(ctx context.Context, id int64, actor Actor) (io.ReadCl
 		return nil, b, err
 	}
 	f, err := e.Storage.Open(ctx, b.Filename)
+	if errors.Is(err, backup.ErrNotFound) {
+		f, err = e.openRemote(ctx, b) // the local file is gone: stream an off-site copy
+	}
 	e.audit(ctx, actor, backup.ActionDownload, b, err, "download "+b.Filename)
 	if err != nil {
 		return nil, b, err
 	}
 	return f, b, nil
+}
+
+// openRemote opens the first off-site copy the record knows of.
+func (e *Engine) openRemote(ctx context.Context, b *backup.Backup) (io.ReadCloser, error) {
+	for _, r := range e.Remotes {
+		if rs, err := r.storage(); err == nil && r.has(b) {
+			if rc, err := rs.Open(ctx, b.Filename); err == nil {
+				return rc, nil
+			}
+		}
+	}
+	return nil, backup.Errorf(backup.ENOTFOUND, "backup %d (%s) is neither on local disk nor on a reachable off-site storage", b.ID, b.Filename)
 }
 
 // Recover marks backups left pending by a process that died (kill -9,

@@ -304,3 +304,19 @@ func removeID(ids []int64, id int64) []int64 {
 	}
 	return out
 }
+
+func TestDownloadStreamsFromDriveWhenLocalFileIsGone(t *testing.T) {
+	d := newDriveFixture(t)
+	b := d.create(t)
+	want := mustRead(t, b.FilePath)
+	os.Remove(b.FilePath)
+	r, _, err := d.eng.Download(context.Background(), b.ID, alice)
+	if err != nil {
+		t.Fatalf("Download: %v", err)
+	}
+	defer r.Close()
+	var got bytes.Buffer
+	if _, err := got.ReadFrom(r); err != nil || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("downloaded %d bytes (%v), want the %d stored", got.Len(), err, len(want))
+	}
+}
