@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	mathrand "math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -70,6 +71,9 @@ type Config struct {
 	CredentialsFile string
 	// HTTPClient is a client that already authorises its requests.
 	HTTPClient *http.Client
+	// Retry says how calls failing for a passing reason are retried; the
+	// zero value is the defaults (5 tries, waits from 1s up to 32s).
+	Retry RetryPolicy
 }
 
 // Storage is a Drive folder of backup files. It is safe for concurrent use.
@@ -78,6 +82,12 @@ type Storage struct {
 	folderID  string
 	chunkSize int
 	pageSize  int
+	retry     RetryPolicy
+
+	// sleep waits between tries and jitter returns a number in [0, 1) to
+	// spread the waits; tests replace them.
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func() float64
 }
 
 // New returns a Storage for cfg. It does not contact Drive.
@@ -87,6 +97,10 @@ func New(ctx context.Context, cfg Config) (*Storage, error) {
 	}
 	if cfg.ChunkSize < 0 || cfg.PageSize < 0 || cfg.PageSize > 1000 {
 		return nil, backup.Errorf(backup.EINVALID, "invalid Google Drive chunk size %d or page size %d", cfg.ChunkSize, cfg.PageSize)
+	}
+	retry, err := cfg.Retry.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	var opts []option.ClientOption
 	n := 0
@@ -121,6 +135,9 @@ func New(ctx context.Context, cfg Config) (*Storage, error) {
 		folderID:  cfg.FolderID,
 		chunkSize: cmp.Or(cfg.ChunkSize, DefaultChunkSize),
 		pageSize:  cmp.Or(cfg.PageSize, DefaultPageSize),
+		retry:     retry,
+		sleep:     sleepCtx,
+		jitter:    mathrand.Float64,
 	}
 	return s, nil
 }
@@ -158,7 +175,9 @@ func checkName(name string) error {
 // MD5 must match Drive's md5Checksum (else ECORRUPT, and the upload is
 // deleted); older files of the same name are then deleted, best effort.
 // When the upload fails, Put also deletes the file it may have made (its
-// response lost on the way), found by a tag in its appProperties.
+// response lost on the way), found by a tag in its appProperties. An upload
+// failing for a passing reason is made again from the start, as the retry
+// policy says, if r is an io.ReadSeeker (read again from where it was).
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
 	if err := checkName(name); err != nil {
 		return 0, err
@@ -166,6 +185,34 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("upload %s to Google Drive: %w", name, err)
 	}
+	rs, rewind := r.(io.ReadSeeker)
+	var start int64
+	if rewind {
+		var err error
+		if start, err = rs.Seek(0, io.SeekCurrent); err != nil {
+			rewind = false
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		n, again, err := s.put(ctx, name, r)
+		if err == nil || !again || !rewind {
+			return n, err
+		}
+		if attempt >= s.retry.MaxAttempts {
+			return 0, gaveUp(err, attempt-1)
+		}
+		if serr := s.sleep(ctx, s.backoff(attempt-1)); serr != nil {
+			return 0, fmt.Errorf("upload %s to Google Drive: %w (while waiting to retry after: %v)", name, serr, err)
+		}
+		if _, serr := rs.Seek(start, io.SeekStart); serr != nil {
+			return 0, err
+		}
+	}
+}
+
+// put makes one upload for Put; again reports whether its error may pass
+// when the upload is made again.
+func (s *Storage) put(ctx context.Context, name string, r io.Reader) (n int64, again bool, err error) {
 	tag := make([]byte, 16)
 	rand.Read(tag)
 	uploadID := hex.EncodeToString(tag)
@@ -183,6 +230,7 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 		Context(ctx).
 		Do()
 	if err != nil {
+		again = cr.err == nil && retryable(ctx, err)
 		if cr.err != nil && !errors.Is(err, cr.err) {
 			err = fmt.Errorf("%w (%v)", cr.err, err)
 		}
@@ -191,8 +239,9 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 		// whatever it made, so that a failed Put leaves nothing behind.
 		if cerr := s.removeUpload(ctx, uploadID); cerr != nil {
 			err = fmt.Errorf("%w (and removing a possibly completed upload failed: %v)", err, cerr)
+			again = false
 		}
-		return 0, err
+		return 0, again, err
 	}
 	sum := hex.EncodeToString(cr.h.Sum(nil))
 	if f.Size != cr.n || (f.Md5Checksum != sum && !(cr.n == 0 && f.Md5Checksum == "")) {
@@ -204,7 +253,7 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 		if derr != nil {
 			e.Err = fmt.Errorf("delete the bad upload %s: %w", f.Id, derr)
 		}
-		return 0, e
+		return 0, false, e
 	}
 	// Remove older copies of the name; only files created before this one,
 	// so that concurrent Puts of one name leave the newest. This is best
@@ -219,7 +268,7 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 			}
 		}
 	}
-	return cr.n, nil
+	return cr.n, false, nil
 }
 
 // removeUpload deletes the files a Put tagged with uploadID, even when ctx
@@ -229,20 +278,11 @@ func (s *Storage) removeUpload(ctx context.Context, uploadID string) error {
 	defer cancel()
 	q := s.inFolder() + " and appProperties has { key=" + quote(uploadProperty) + " and value=" + quote(uploadID) + " }"
 	var ids []string
-	err := s.svc.Files.List().
-		Q(q).
-		PageSize(int64(s.pageSize)).
-		Fields("nextPageToken, files(id)").
-		SupportsAllDrives(true).
-		IncludeItemsFromAllDrives(true).
-		Pages(ctx, func(l *drive.FileList) error {
-			for _, f := range l.Files {
-				ids = append(ids, f.Id)
-			}
-			return nil
-		})
+	err := s.listFiles(ctx, q, "id", "look up the failed upload", func(f *drive.File) {
+		ids = append(ids, f.Id)
+	})
 	if err != nil {
-		return mapError(err, "look up the failed upload")
+		return err
 	}
 	for _, id := range ids {
 		if err := s.deleteID(ctx, id); err != nil {
@@ -267,9 +307,14 @@ func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.svc.Files.Get(f.Id).SupportsAllDrives(true).Context(ctx).Download()
+	var resp *http.Response
+	err = s.call(ctx, "download "+name+" from Google Drive", func() error {
+		var err error
+		resp, err = s.svc.Files.Get(f.Id).SupportsAllDrives(true).Context(ctx).Download()
+		return err
+	})
 	if err != nil {
-		return nil, mapError(err, "download "+name+" from Google Drive")
+		return nil, err
 	}
 	return resp.Body, nil
 }
@@ -301,26 +346,16 @@ func (s *Storage) List(ctx context.Context, prefix string) ([]backup.FileInfo, e
 		q += " and name contains " + quote(prefix)
 	}
 	newest := make(map[string]*drive.File)
-	err := s.svc.Files.List().
-		Q(q).
-		PageSize(int64(s.pageSize)).
-		Fields(googleapi.Field("nextPageToken, files("+fileFields+")")).
-		SupportsAllDrives(true).
-		IncludeItemsFromAllDrives(true).
-		Context(ctx).
-		Pages(ctx, func(l *drive.FileList) error {
-			for _, f := range l.Files {
-				if !strings.HasPrefix(f.Name, prefix) {
-					continue
-				}
-				if cur, ok := newest[f.Name]; !ok || olderThan(cur, f) {
-					newest[f.Name] = f
-				}
-			}
-			return nil
-		})
+	err := s.listFiles(ctx, q, fileFields, "list Google Drive folder "+s.folderID, func(f *drive.File) {
+		if !strings.HasPrefix(f.Name, prefix) {
+			return
+		}
+		if cur, ok := newest[f.Name]; !ok || olderThan(cur, f) {
+			newest[f.Name] = f
+		}
+	})
 	if err != nil {
-		return nil, mapError(err, "list Google Drive folder "+s.folderID)
+		return nil, err
 	}
 	out := make([]backup.FileInfo, 0, len(newest))
 	for _, f := range newest {
@@ -350,8 +385,10 @@ func (s *Storage) Delete(ctx context.Context, name string) error {
 
 // deleteID deletes one file; an absent file is not an error.
 func (s *Storage) deleteID(ctx context.Context, id string) error {
-	err := s.svc.Files.Delete(id).SupportsAllDrives(true).Context(ctx).Do()
-	if err := mapError(err, "delete Google Drive file "+id); err != nil && !errors.Is(err, backup.ErrNotFound) {
+	err := s.call(ctx, "delete Google Drive file "+id, func() error {
+		return s.svc.Files.Delete(id).SupportsAllDrives(true).Context(ctx).Do()
+	})
+	if err != nil && !errors.Is(err, backup.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -375,23 +412,13 @@ func (s *Storage) find(ctx context.Context, name string) (*drive.File, error) {
 // findAll returns the files named name in the folder, oldest first.
 func (s *Storage) findAll(ctx context.Context, name string) ([]*drive.File, error) {
 	var files []*drive.File
-	err := s.svc.Files.List().
-		Q(s.inFolder()+" and name = "+quote(name)).
-		PageSize(int64(s.pageSize)).
-		Fields(googleapi.Field("nextPageToken, files("+fileFields+")")).
-		SupportsAllDrives(true).
-		IncludeItemsFromAllDrives(true).
-		Context(ctx).
-		Pages(ctx, func(l *drive.FileList) error {
-			for _, f := range l.Files {
-				if f.Name == name {
-					files = append(files, f)
-				}
-			}
-			return nil
-		})
+	err := s.listFiles(ctx, s.inFolder()+" and name = "+quote(name), fileFields, "look up "+name+" in Google Drive", func(f *drive.File) {
+		if f.Name == name {
+			files = append(files, f)
+		}
+	})
 	if err != nil {
-		return nil, mapError(err, "look up "+name+" in Google Drive")
+		return nil, err
 	}
 	slices.SortFunc(files, func(a, b *drive.File) int {
 		switch {
@@ -403,6 +430,41 @@ func (s *Storage) findAll(ctx context.Context, name string) ([]*drive.File, erro
 		return 0
 	})
 	return files, nil
+}
+
+// listFiles calls fn with each file matching the query q, asking for the
+// file fields given, a page at a time; each page request is retried as the
+// policy says. doing says what failed.
+func (s *Storage) listFiles(ctx context.Context, q, fields, doing string, fn func(*drive.File)) error {
+	token := ""
+	for {
+		var l *drive.FileList
+		err := s.call(ctx, doing, func() error {
+			c := s.svc.Files.List().
+				Q(q).
+				PageSize(int64(s.pageSize)).
+				Fields(googleapi.Field("nextPageToken, files(" + fields + ")")).
+				SupportsAllDrives(true).
+				IncludeItemsFromAllDrives(true).
+				Context(ctx)
+			if token != "" {
+				c.PageToken(token)
+			}
+			var err error
+			l, err = c.Do()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range l.Files {
+			fn(f)
+		}
+		if l.NextPageToken == "" {
+			return nil
+		}
+		token = l.NextPageToken
+	}
 }
 
 func (s *Storage) inFolder() string {

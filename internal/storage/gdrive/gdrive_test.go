@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -22,6 +23,14 @@ const chunkSize = 256 * 1024 // Drive's minimum chunk
 
 func newFakeStorage(t *testing.T) (*drivefake.Server, *gdrive.Storage) {
 	t.Helper()
+	fake, s, _ := newRetryStorage(t, gdrive.RetryPolicy{})
+	return fake, s
+}
+
+// newRetryStorage is newFakeStorage with a retry policy; its waits return
+// at once and are recorded.
+func newRetryStorage(t *testing.T, p gdrive.RetryPolicy) (*drivefake.Server, *gdrive.Storage, *sleeps) {
+	t.Helper()
 	fake := drivefake.New()
 	t.Cleanup(fake.Close)
 	s, err := gdrive.New(context.Background(), gdrive.Config{
@@ -30,11 +39,33 @@ func newFakeStorage(t *testing.T) (*drivefake.Server, *gdrive.Storage) {
 		ChunkSize:   chunkSize,
 		PageSize:    10, // so that listing spans pages
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: drivefake.Token}),
+		Retry:       p,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fake, s
+	sl := &sleeps{}
+	gdrive.SetSleep(s, sl.sleep)
+	return fake, s, sl
+}
+
+// sleeps records the waits between tries without waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (r *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.d = append(r.d, d)
+	return ctx.Err()
+}
+
+func (r *sleeps) get() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Duration(nil), r.d...)
 }
 
 func TestConformance(t *testing.T) {
@@ -126,8 +157,8 @@ func TestLeftoverOlderCopyIsHidden(t *testing.T) {
 	if _, err := s.Put(ctx, "f", bytes.NewReader([]byte("old"))); err != nil {
 		t.Fatal(err)
 	}
-	// Deleting the older copy fails; the Put still stands.
-	fake.FailNext(drivefake.RouteDelete, http.StatusInternalServerError, "backendError", 1)
+	// Deleting the older copy fails, retries included; the Put still stands.
+	fake.FailNext(drivefake.RouteDelete, http.StatusInternalServerError, "backendError", gdrive.DefaultMaxAttempts)
 	if _, err := s.Put(ctx, "f", bytes.NewReader([]byte("newer"))); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
@@ -219,14 +250,14 @@ func TestRateLimitAndServerErrorsAreUnavailable(t *testing.T) {
 		reason string
 		want   string
 	}{
-		{http.StatusTooManyRequests, "rateLimitExceeded", "rate limit"},
-		{http.StatusForbidden, "userRateLimitExceeded", "rate limit"},
-		{http.StatusInternalServerError, "backendError", "unavailable"},
+		{http.StatusTooManyRequests, "rateLimitExceeded", "rate limit exceeded: try again later (retried 4 times)"},
+		{http.StatusForbidden, "userRateLimitExceeded", "rate limit exceeded: try again later (retried 4 times)"},
+		{http.StatusInternalServerError, "backendError", "unavailable: try again later (retried 4 times)"},
 		{http.StatusUnauthorized, "authError", "re-authorise Google Drive"},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			fake, s := newFakeStorage(t)
-			fake.FailNext(drivefake.RouteList, tc.status, tc.reason, 1)
+			fake.FailNext(drivefake.RouteList, tc.status, tc.reason, gdrive.DefaultMaxAttempts)
 			_, err := s.List(context.Background(), "")
 			if !errors.Is(err, backup.ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("List after %d %s: %v, want ErrUnavailable saying %q", tc.status, tc.reason, err, tc.want)

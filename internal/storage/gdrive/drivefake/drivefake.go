@@ -81,6 +81,7 @@ type Server struct {
 	files   map[string]*File
 	uploads map[string]*session
 	faults  map[string][]*fault
+	counts  map[string]int
 	nextID  int
 	last    time.Time
 	corrupt int
@@ -92,6 +93,7 @@ func New() *Server {
 		files:   make(map[string]*File),
 		uploads: make(map[string]*session),
 		faults:  make(map[string][]*fault),
+		counts:  make(map[string]int),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /upload/drive/v3/files", s.handleUpload)
@@ -137,6 +139,14 @@ func (s *Server) LoseNextResponses(route string, status int, reason string, n in
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults[route] = append(s.faults[route], &fault{status: status, reason: reason, left: n, lose: true})
+}
+
+// Requests is the number of authenticated requests made to route (see the
+// Route constants) so far, failed ones included.
+func (s *Server) Requests(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[route]
 }
 
 // CorruptNextUploads makes the next n uploads store their content with the
@@ -220,6 +230,7 @@ func (s *Server) inject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route := routeOf(r)
 		s.mu.Lock()
+		s.counts[route]++
 		var f *fault
 		if q := s.faults[route]; len(q) > 0 {
 			f = q[0]
