@@ -3,19 +3,13 @@ package gdrive_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
@@ -26,49 +20,11 @@ import (
 // tokenURL.
 func serviceAccountFile(t *testing.T, tokenURL string) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(map[string]string{
-		"type":           "service_account",
-		"project_id":     "hms-test",
-		"private_key_id": "k1",
-		"private_key":    string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"client_email":   "backup@hms-test.iam.gserviceaccount.com",
-		"client_id":      "1",
-		"token_uri":      tokenURL,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "sa.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := drivefake.WriteServiceAccountKey(path, tokenURL); err != nil {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// tokenServer answers OAuth2 token requests with the fake's token, or with
-// invalid_grant when revoked.
-func tokenServer(t *testing.T, revoked bool) *httptest.Server {
-	t.Helper()
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		if revoked {
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"access_token": drivefake.Token, "token_type": "Bearer", "expires_in": 3600})
-	}))
-	t.Cleanup(ts.Close)
-	return ts
 }
 
 func TestServiceAccountCredentialsFile(t *testing.T) {
@@ -77,7 +33,7 @@ func TestServiceAccountCredentialsFile(t *testing.T) {
 	s, err := gdrive.New(context.Background(), gdrive.Config{
 		FolderID:        fake.CreateFolder("b"),
 		Endpoint:        fake.URL(),
-		CredentialsFile: serviceAccountFile(t, tokenServer(t, false).URL),
+		CredentialsFile: serviceAccountFile(t, fake.TokenURL()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,10 +50,11 @@ func TestServiceAccountCredentialsFile(t *testing.T) {
 func TestRevokedServiceAccountSaysReauthorise(t *testing.T) {
 	fake := drivefake.New()
 	defer fake.Close()
+	fake.RevokeCredentials(true)
 	s, err := gdrive.New(context.Background(), gdrive.Config{
 		FolderID:        "folder",
 		Endpoint:        fake.URL(),
-		CredentialsFile: serviceAccountFile(t, tokenServer(t, true).URL),
+		CredentialsFile: serviceAccountFile(t, fake.TokenURL()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +62,34 @@ func TestRevokedServiceAccountSaysReauthorise(t *testing.T) {
 	_, err = s.List(context.Background(), "")
 	if !errors.Is(err, backup.ErrUnavailable) || !strings.Contains(err.Error(), "re-authorise Google Drive") {
 		t.Errorf("List with a revoked key: %v, want ErrUnavailable saying re-authorise", err)
+	}
+}
+
+// TestRefreshTokenGrant signs in with an OAuth refresh token against the
+// fake's token endpoint, then with the grant revoked.
+func TestRefreshTokenGrant(t *testing.T) {
+	fake := drivefake.New()
+	defer fake.Close()
+	ctx := context.Background()
+	cfg := &oauth2.Config{ClientID: "c", ClientSecret: "s", Endpoint: oauth2.Endpoint{TokenURL: fake.TokenURL()}}
+	newStorage := func() *gdrive.Storage {
+		s, err := gdrive.New(ctx, gdrive.Config{
+			FolderID:    fake.CreateFolder("b"),
+			Endpoint:    fake.URL(),
+			TokenSource: cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: "r"}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := newStorage().Put(ctx, "f", bytes.NewReader([]byte("signed in"))); err != nil {
+		t.Fatalf("Put with a refresh token: %v", err)
+	}
+	fake.RevokeCredentials(true)
+	_, err := newStorage().List(ctx, "")
+	if !errors.Is(err, backup.ErrUnavailable) || !strings.Contains(err.Error(), "re-authorise Google Drive") {
+		t.Errorf("List with a revoked refresh token: %v, want ErrUnavailable saying re-authorise", err)
 	}
 }
 

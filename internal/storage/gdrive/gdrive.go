@@ -302,13 +302,17 @@ func olderThan(a, b *drive.File) bool {
 }
 
 // Open implements backup.Storage: it streams the newest file of that name.
+// When the stream breaks for a passing reason (a reset connection, a body
+// cut short, a 5xx), the rest is asked for again with a Range request, as
+// the retry policy says: the stream may break MaxAttempts-1 times in all.
 func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	f, err := s.find(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	doing := "download " + name + " from Google Drive"
 	var resp *http.Response
-	err = s.call(ctx, "download "+name+" from Google Drive", func() error {
+	err = s.call(ctx, doing, func() error {
 		var err error
 		resp, err = s.svc.Files.Get(f.Id).SupportsAllDrives(true).Context(ctx).Download()
 		return err
@@ -316,7 +320,129 @@ func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	return resp.Body, nil
+	return &resumingReader{s: s, ctx: ctx, id: f.Id, doing: doing, size: f.Size, body: resp.Body}, nil
+}
+
+// resumingReader reads a download, asking for the rest with a Range
+// request when the stream breaks.
+type resumingReader struct {
+	s     *Storage
+	ctx   context.Context
+	id    string
+	doing string
+	size  int64 // as Drive listed it
+
+	body   io.ReadCloser // nil after a break, until resumed
+	off    int64         // bytes given to the caller
+	breaks int           // breaks so far
+	last   error         // the last break's error
+	err    error         // sticky: the stream failed for good, or was closed
+}
+
+func (r *resumingReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, r.err
+	}
+	for {
+		if r.err != nil {
+			return 0, r.err
+		}
+		if r.body == nil {
+			if err := r.resume(); err != nil {
+				r.err = err
+				return 0, err
+			}
+		}
+		n, err := r.body.Read(p)
+		r.off += int64(n)
+		switch {
+		case err == nil:
+			return n, nil
+		case err == io.EOF && r.off >= r.size:
+			return n, io.EOF
+		case err == io.EOF:
+			// The body ended early without a promised length.
+			err = io.ErrUnexpectedEOF
+		}
+		r.body.Close()
+		r.body = nil
+		if !retryable(r.ctx, err) {
+			r.err = mapError(err, r.doing)
+			if ctxErr := r.ctx.Err(); ctxErr != nil && !errors.Is(r.err, ctxErr) {
+				r.err = fmt.Errorf("%w (%v)", ctxErr, r.err)
+			}
+			return n, nil // the error comes with the next Read
+		}
+		r.last = err
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// resume asks for the bytes from r.off on, retrying as the policy says;
+// every try counts as a break of the stream.
+func (r *resumingReader) resume() error {
+	for {
+		if r.breaks+1 >= r.s.retry.MaxAttempts {
+			err := mapError(r.last, r.doing)
+			var be *backup.Error
+			if !errors.As(err, &be) {
+				// A broken connection, not an answer from Drive.
+				err = backup.Wrap(r.last, backup.EUNAVAILABLE, "%s: the download kept breaking off at byte %d: try again later", r.doing, r.off)
+			}
+			return gaveUp(err, r.breaks)
+		}
+		r.breaks++
+		if err := r.s.sleep(r.ctx, r.s.backoff(r.breaks-1)); err != nil {
+			return fmt.Errorf("%s: %w (while waiting to resume after: %v)", r.doing, err, r.last)
+		}
+		call := r.s.svc.Files.Get(r.id).SupportsAllDrives(true).Context(r.ctx)
+		call.Header().Set("Range", fmt.Sprintf("bytes=%d-", r.off))
+		resp, err := call.Download()
+		if err != nil {
+			if !retryable(r.ctx, err) {
+				return mapError(err, r.doing)
+			}
+			r.last = err
+			continue
+		}
+		switch resp.StatusCode {
+		case http.StatusPartialContent:
+			var first int64
+			if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-", &first); err != nil || first != r.off {
+				resp.Body.Close()
+				return backup.Errorf(backup.ECORRUPT, "%s: resuming at byte %d, Google Drive answered Content-Range %q", r.doing, r.off, resp.Header.Get("Content-Range"))
+			}
+		case http.StatusOK:
+			// The range was ignored: skip what the caller already has.
+			if _, err := io.CopyN(io.Discard, resp.Body, r.off); err != nil {
+				resp.Body.Close()
+				if !retryable(r.ctx, err) && err != io.EOF {
+					return mapError(err, r.doing)
+				}
+				r.last = err
+				continue
+			}
+		default:
+			resp.Body.Close()
+			return fmt.Errorf("%s: resuming at byte %d, Google Drive answered %s", r.doing, r.off, resp.Status)
+		}
+		r.body = resp.Body
+		return nil
+	}
+}
+
+func (r *resumingReader) Close() error {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: read after close", r.doing)
+	}
+	if r.body == nil {
+		return nil
+	}
+	err := r.body.Close()
+	r.body = nil
+	return err
 }
 
 // Stat implements backup.Storage.

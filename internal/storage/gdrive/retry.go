@@ -30,8 +30,10 @@ const (
 // 403 rateLimitExceeded or userRateLimitExceeded, 5xx, a reset connection)
 // are retried: with exponential backoff from Initial, doubling up to Max,
 // each wait jittered by ±50% (and at most Max). Metadata calls (list, get,
-// delete), the start of a download and whole uploads from an
-// io.ReadSeeker are retried; other errors are returned at once.
+// delete), the start of a download, a download stream that breaks (the
+// rest asked for again with a Range request, MaxAttempts-1 times in all)
+// and whole uploads from an io.ReadSeeker are retried; other errors are
+// returned at once.
 type RetryPolicy struct {
 	// MaxAttempts is the number of tries of a call, the first included;
 	// 1 means no retries. Zero means DefaultMaxAttempts.

@@ -8,7 +8,8 @@
 //
 // Point the client at it with option.WithEndpoint(s.URL()) and
 // option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken:
-// drivefake.Token})).
+// drivefake.Token})), or sign in through its OAuth2 token endpoint
+// (TokenURL), e.g. with a key file from WriteServiceAccountKey.
 package drivefake
 
 import (
@@ -85,6 +86,8 @@ type Server struct {
 	nextID  int
 	last    time.Time
 	corrupt int
+	revoked bool
+	cuts    []int // byte counts after which the next downloads are cut
 }
 
 // New starts a fake Drive; Close it when done.
@@ -106,8 +109,97 @@ func New() *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "notFound", "Not Found: "+r.Method+" "+r.URL.Path)
 	})
-	s.srv = httptest.NewServer(s.authenticate(s.inject(mux)))
+	api := s.authenticate(s.inject(mux))
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			s.handleToken(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}))
 	return s
+}
+
+// TokenURL is an OAuth2 token endpoint for the service-account JWT grant
+// and the refresh-token grant; it issues Token (see RevokeCredentials).
+func (s *Server) TokenURL() string { return s.srv.URL + "/token" }
+
+// RevokeCredentials makes the token endpoint refuse every grant with 400
+// invalid_grant (revoked true) or issue Token again (false).
+func (s *Server) RevokeCredentials(revoked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = revoked
+}
+
+// handleToken answers POST /token as Google's OAuth2 token endpoint does.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	tokenError := func(code int, e, desc string) {
+		writeJSON(w, code, map[string]string{"error": e, "error_description": desc})
+	}
+	if r.Method != http.MethodPost {
+		tokenError(http.StatusMethodNotAllowed, "invalid_request", "token requests must be POSTs")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		tokenError(http.StatusBadRequest, "invalid_request", "cannot parse the form")
+		return
+	}
+	switch r.PostForm.Get("grant_type") {
+	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
+		if r.PostForm.Get("assertion") == "" {
+			tokenError(http.StatusBadRequest, "invalid_request", "Missing required parameter: assertion")
+			return
+		}
+	case "refresh_token":
+		if r.PostForm.Get("refresh_token") == "" {
+			tokenError(http.StatusBadRequest, "invalid_request", "Missing required parameter: refresh_token")
+			return
+		}
+	default:
+		tokenError(http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+r.PostForm.Get("grant_type"))
+		return
+	}
+	s.mu.Lock()
+	revoked := s.revoked
+	s.mu.Unlock()
+	if revoked {
+		tokenError(http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": Token, "token_type": "Bearer", "expires_in": 3600})
+}
+
+// CutNextDownloads makes the next n media downloads (alt=media) send at
+// most afterBytes bytes of their body and then break the connection, while
+// their Content-Length promised the whole range.
+func (s *Server) CutNextDownloads(afterBytes, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.cuts = append(s.cuts, afterBytes)
+	}
+}
+
+// writeBody writes b as a download body, cut short if CutNextDownloads
+// asked for it.
+func (s *Server) writeBody(w http.ResponseWriter, b []byte) {
+	s.mu.Lock()
+	cut := -1
+	if len(s.cuts) > 0 {
+		cut, s.cuts = s.cuts[0], s.cuts[1:]
+	}
+	s.mu.Unlock()
+	if cut < 0 || cut >= len(b) {
+		w.Write(b)
+		return
+	}
+	w.Write(b[:cut])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	// Break the connection: the client sees an unexpected EOF.
+	panic(http.ErrAbortHandler)
 }
 
 // URL is the endpoint to give the client; it ends in "/drive/v3/".
@@ -627,7 +719,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	if h == "" {
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		w.WriteHeader(http.StatusOK)
-		w.Write(f.Content)
+		s.writeBody(w, f.Content)
 		return
 	}
 	first, last, ok := parseRange(h, size)
@@ -639,7 +731,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, size))
 	w.Header().Set("Content-Length", strconv.FormatInt(last-first+1, 10))
 	w.WriteHeader(http.StatusPartialContent)
-	w.Write(f.Content[first : last+1])
+	s.writeBody(w, f.Content[first:last+1])
 }
 
 // parseRange parses a single "bytes=a-b" or "bytes=a-" range against size.

@@ -1,0 +1,174 @@
+package gdrive_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive/drivefake"
+)
+
+func randomData(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDownloadResumesAfterCuts(t *testing.T) {
+	fake, s, sl := newRetryStorage(t, gdrive.RetryPolicy{})
+	data := randomData(t, 1<<20)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "big", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	fake.CutNextDownloads(300_000, 2) // the first request and the first resume
+	before := fake.Requests(drivefake.RouteGet)
+	rc, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatalf("read after 2 cuts: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes, not the %d stored", len(got), len(data))
+	}
+	if n := fake.Requests(drivefake.RouteGet) - before; n != 3 {
+		t.Errorf("download made %d requests, want 3 (one, then two resumes)", n)
+	}
+	if n := len(sl.get()); n != 2 {
+		t.Errorf("waited %d times, want 2", n)
+	}
+}
+
+func TestDownloadResumesAfterServerErrorOnResume(t *testing.T) {
+	fake, s, _ := newRetryStorage(t, gdrive.RetryPolicy{})
+	data := randomData(t, 600_000)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "f", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	// The first body is cut, the first resume fails with 503, the second
+	// is cut too and the third completes.
+	fake.CutNextDownloads(1000, 2)
+	rc, err := s.Open(ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	fake.FailNext(drivefake.RouteGet, http.StatusServiceUnavailable, "backendError", 1)
+	got, err := io.ReadAll(rc)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read with a cut, a 503 and a cut: %d bytes, %v", len(got), err)
+	}
+}
+
+func TestDownloadGivesUpAfterMaxAttemptsCuts(t *testing.T) {
+	fake, s, _ := newRetryStorage(t, gdrive.RetryPolicy{MaxAttempts: 3})
+	data := randomData(t, 1<<20)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "big", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	fake.CutNextDownloads(100_000, 4)
+	before := fake.Requests(drivefake.RouteGet)
+	rc, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if !errors.Is(err, backup.ErrUnavailable) || !strings.Contains(err.Error(), "retried 2 times") {
+		t.Fatalf("read with more cuts than attempts: %v, want ErrUnavailable after 2 retries", err)
+	}
+	if len(got) != 300_000 || !bytes.Equal(got, data[:len(got)]) {
+		t.Errorf("read %d bytes before failing, want the first 300000", len(got))
+	}
+	if n := fake.Requests(drivefake.RouteGet) - before; n != 3 {
+		t.Errorf("download made %d requests, want 3", n)
+	}
+	if _, err := rc.Read(make([]byte, 1)); err == nil {
+		t.Error("Read after the failure succeeded")
+	}
+}
+
+// hookReader is a non-seekable reader that calls at(off) when a read
+// first reaches past each offset in at.
+type hookReader struct {
+	r   io.Reader
+	off int64
+	at  map[int64]func()
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	for o, fn := range h.at {
+		if h.off <= o && o < h.off+int64(n) {
+			fn()
+			delete(h.at, o)
+		}
+	}
+	h.off += int64(n)
+	return n, err
+}
+
+func TestMultiChunkUploadSurvivesChunkFaults(t *testing.T) {
+	fake, s, _ := newRetryStorage(t, gdrive.RetryPolicy{})
+	data := randomData(t, 5*chunkSize+1234) // 6 chunk requests
+	var hookErrs []string
+	r := &hookReader{r: bytes.NewReader(data), at: map[int64]func(){
+		// The client loads a chunk after the previous one's request
+		// succeeded: when the third chunk is read, two were sent.
+		2 * chunkSize: func() {
+			if n := fake.Requests(drivefake.RouteUpload); n != 2 {
+				hookErrs = append(hookErrs, "before the 3rd chunk: "+strconv.Itoa(n)+" chunk requests, want 2")
+			}
+			fake.FailNext(drivefake.RouteUpload, http.StatusServiceUnavailable, "backendError", 1)
+		},
+		// The fourth chunk is stored, but its answer is lost.
+		3 * chunkSize: func() {
+			if n := fake.Requests(drivefake.RouteUpload); n != 4 {
+				hookErrs = append(hookErrs, "before the 4th chunk: "+strconv.Itoa(n)+" chunk requests, want 4")
+			}
+			fake.LoseNextResponses(drivefake.RouteUpload, http.StatusServiceUnavailable, "backendError", 1)
+		},
+	}}
+	n, err := s.Put(context.Background(), "multi", struct{ io.Reader }{r})
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	for _, e := range hookErrs {
+		t.Error(e)
+	}
+	if n != int64(len(data)) {
+		t.Errorf("Put = %d bytes, want %d", n, len(data))
+	}
+	if got := fake.Requests(drivefake.RouteUpload); got != 8 {
+		t.Errorf("%d chunk requests, want 8 (6 chunks, 2 retried)", got)
+	}
+	var stored []drivefake.File
+	for _, f := range fake.Files() {
+		if f.Name == "multi" {
+			stored = append(stored, f)
+		}
+	}
+	if len(stored) != 1 || !bytes.Equal(stored[0].Content, data) {
+		t.Fatalf("stored %d files named multi; want one with the exact bytes", len(stored))
+	}
+	if fake.OpenUploads() != 0 {
+		t.Errorf("%d upload sessions left open", fake.OpenUploads())
+	}
+}
