@@ -3,8 +3,12 @@ package main
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive/drivefake"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -67,5 +71,50 @@ func TestS3CopiesThroughTheCLI(t *testing.T) {
 	json.Unmarshal([]byte(mustOK(t, cliRun(t, env, "list", "--json")).stdout), &list)
 	if len(list) != 0 {
 		t.Errorf("after delete the catalog lists %v", list)
+	}
+}
+
+// Google Drive through the CLI: a service-account key whose token_uri is
+// the fake's, `gdrive test`, an upload on create, and a revoked key that
+// leaves the backup local with a warning saying what to do.
+func TestGoogleDriveThroughTheCLI(t *testing.T) {
+	fake := drivefake.New()
+	defer fake.Close()
+	key := filepath.Join(t.TempDir(), "drive.json")
+	if err := drivefake.WriteServiceAccountKey(key, fake.TokenURL()); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_GDRIVE_FOLDER_ID": fake.CreateFolder("hms"),
+		"HMSBACKUP_GDRIVE_CREDENTIALS_FILE": key, "HMSBACKUP_GDRIVE_ENDPOINT": fake.URL(),
+	}
+	r := mustOK(t, cliRun(t, env, "gdrive", "test"))
+	for _, step := range []string{"authenticate and read the folder", "write a probe file", "delete the probe file", "Google Drive works"} {
+		if !strings.Contains(r.stdout, step) {
+			t.Errorf("gdrive test output lacks %q:\n%s", step, r.stdout)
+		}
+	}
+	for _, f := range fake.Files() {
+		if strings.HasPrefix(f.Name, "hmsbackup-probe") && !f.Trashed {
+			t.Errorf("probe file %s left on Drive", f.Name)
+		}
+	}
+
+	b := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	if b["is_on_google_drive"] != true || b["google_drive_file_id"] == "" {
+		t.Fatalf("after create with Drive: %v", b)
+	}
+
+	fake.RevokeCredentials(true)
+	if r := cliRun(t, env, "gdrive", "test"); r.err == nil || !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stderr, "re-authorise") {
+		t.Errorf("gdrive test with a revoked key: err %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	r = mustOK(t, cliRun(t, env, "create", "--json"))
+	b2 := decodeBackup(t, r.stdout)
+	if b2["status"] != "completed" || b2["is_on_google_drive"] != false || !strings.Contains(b2["warning"].(string), "re-authorise") {
+		t.Errorf("create with a revoked key: %v", b2)
+	}
+	if key, _ := os.ReadFile(key); strings.Contains(r.stderr, string(key[:40])) {
+		t.Errorf("credentials leaked into stderr")
 	}
 }
