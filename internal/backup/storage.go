@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -29,4 +30,14 @@ type Storage interface {
 	List(ctx context.Context, prefix string) ([]FileInfo, error)
 	// Delete removes the file; deleting an absent file is not an error.
 	Delete(ctx context.Context, name string) error
+}
+
+// CheckFileName returns EINVALID unless name is usable as a stored file's
+// name on every Storage: not empty, no path separators or NUL, and not
+// hidden (a leading dot is kept for temp files).
+func CheckFileName(name string) error {
+	if name == "" || name == ".." || strings.ContainsAny(name, "/\\\x00") || strings.HasPrefix(name, ".") {
+		return Errorf(EINVALID, "invalid backup file name %q", name)
+	}
+	return nil
 }

@@ -164,13 +164,6 @@ func credentialsType(path string) (option.CredentialsType, error) {
 	return "", backup.Errorf(backup.EINVALID, "the Google Drive credentials file %s has type %q; use a service-account key or an authorised-user (OAuth) file", path, f.Type)
 }
 
-func checkName(name string) error {
-	if name == "" || strings.ContainsAny(name, "/\x00") {
-		return backup.Errorf(backup.EINVALID, "invalid backup file name %q", name)
-	}
-	return nil
-}
-
 // Put implements backup.Storage: a resumable upload into the folder whose
 // MD5 must match Drive's md5Checksum (else ECORRUPT, and the upload is
 // deleted); older files of the same name are then deleted, best effort.
@@ -179,7 +172,7 @@ func checkName(name string) error {
 // failing for a passing reason is made again from the start, as the retry
 // policy says, if r is an io.ReadSeeker (read again from where it was).
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -494,7 +487,7 @@ func (s *Storage) List(ctx context.Context, prefix string) ([]backup.FileInfo, e
 // Delete implements backup.Storage: it deletes every file of that name in
 // the folder.
 func (s *Storage) Delete(ctx context.Context, name string) error {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return err
 	}
 	files, err := s.findAll(ctx, name)
@@ -522,7 +515,7 @@ func (s *Storage) deleteID(ctx context.Context, id string) error {
 
 // find returns the newest file named name, or ENOTFOUND.
 func (s *Storage) find(ctx context.Context, name string) (*drive.File, error) {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return nil, err
 	}
 	files, err := s.findAll(ctx, name)

@@ -46,17 +46,10 @@ func (s *Storage) Dir() string { return s.dir }
 // Path is the absolute path a file of that name has (or would have).
 func (s *Storage) Path(name string) string { return filepath.Join(s.dir, name) }
 
-func (s *Storage) checkName(name string) error {
-	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
-		return backup.Errorf(backup.EINVALID, "invalid backup file name %q", name)
-	}
-	return nil
-}
-
 // Put implements backup.Storage. Files are created with mode 0600: a backup
 // holds patients' records.
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
-	if err := s.checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return 0, err
 	}
 	f, err := os.CreateTemp(s.dir, "."+name+".*"+partialSuffix)
@@ -96,7 +89,7 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 // Open implements backup.Storage; the returned value is an *os.File, so it
 // also seeks (for HTTP Range requests).
 func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	if err := s.checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(s.Path(name))
@@ -111,7 +104,7 @@ func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) 
 
 // Stat implements backup.Storage.
 func (s *Storage) Stat(ctx context.Context, name string) (backup.FileInfo, error) {
-	if err := s.checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return backup.FileInfo{}, err
 	}
 	fi, err := os.Stat(s.Path(name))
@@ -148,7 +141,7 @@ func (s *Storage) List(ctx context.Context, prefix string) ([]backup.FileInfo, e
 
 // Delete implements backup.Storage.
 func (s *Storage) Delete(ctx context.Context, name string) error {
-	if err := s.checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return err
 	}
 	err := os.Remove(s.Path(name))

@@ -169,19 +169,12 @@ func (s *Storage) PartSize() uint64 { return s.partSize }
 
 func (s *Storage) key(name string) string { return s.prefix + name }
 
-func checkName(name string) error {
-	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
-		return backup.Errorf(backup.EINVALID, "invalid backup file name %q", name)
-	}
-	return nil
-}
-
 // Put implements backup.Storage. It streams r as a multipart upload, so it
 // holds one part in memory; an error from r or from S3, or a cancelled ctx,
 // aborts the upload and leaves no object. An error from r is returned
 // wrapped (errors.Is finds it).
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -243,7 +236,7 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 // the request is made before Open returns, so an absent file gives
 // ENOTFOUND here. ctx bounds the reading too.
 func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return nil, err
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, s.key(name), minio.GetObjectOptions{})
@@ -277,7 +270,7 @@ func (o *objectReader) Close() error { return o.obj.Close() }
 
 // Stat implements backup.Storage.
 func (s *Storage) Stat(ctx context.Context, name string) (backup.FileInfo, error) {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return backup.FileInfo{}, err
 	}
 	oi, err := s.client.StatObject(ctx, s.bucket, s.key(name), minio.StatObjectOptions{})
@@ -301,7 +294,7 @@ func (s *Storage) List(ctx context.Context, prefix string) ([]backup.FileInfo, e
 			return nil, s.mapError(oi.Err, "list S3 bucket "+s.bucket)
 		}
 		name := strings.TrimPrefix(oi.Key, s.prefix)
-		if checkName(name) != nil {
+		if backup.CheckFileName(name) != nil {
 			continue // not written by this Storage (e.g. a "folder/" key)
 		}
 		out = append(out, backup.FileInfo{Name: name, Size: oi.Size, ModTime: oi.LastModified})
@@ -315,7 +308,7 @@ func (s *Storage) List(ctx context.Context, prefix string) ([]backup.FileInfo, e
 
 // Delete implements backup.Storage.
 func (s *Storage) Delete(ctx context.Context, name string) error {
-	if err := checkName(name); err != nil {
+	if err := backup.CheckFileName(name); err != nil {
 		return err
 	}
 	err := s.client.RemoveObject(ctx, s.bucket, s.key(name), minio.RemoveObjectOptions{})

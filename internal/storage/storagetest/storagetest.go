@@ -124,6 +124,18 @@ func Run(t *testing.T, newStorage func(t *testing.T) backup.Storage, opts Option
 		}
 	})
 
+	t.Run("InvalidNamesAreRefused", func(t *testing.T) {
+		s := newStorage(t)
+		for _, name := range []string{"", "../escape", "a/b", `a\b`, ".hidden"} {
+			if _, err := s.Put(ctx, name, bytes.NewReader([]byte("x"))); !errors.Is(err, backup.ErrInvalid) {
+				t.Errorf("Put(%q): %v, want ErrInvalid", name, err)
+			}
+		}
+		if list := mustList(t, s, ""); len(list) != 0 {
+			t.Errorf("refused names left files: %+v", list)
+		}
+	})
+
 	t.Run("FailingReaderLeavesNothing", func(t *testing.T) {
 		s := newStorage(t)
 		boom := errors.New("the dump tool died")
