@@ -105,3 +105,19 @@ func TestCredentialsFileOfOtherTypeIsRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestCredentialsReadableByOthersAreRefused(t *testing.T) {
+	fake := drivefake.New()
+	defer fake.Close()
+	path := filepath.Join(t.TempDir(), "sa.json")
+	if err := drivefake.WriteServiceAccountKey(path, fake.TokenURL()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := gdrive.New(context.Background(), gdrive.Config{FolderID: "f", CredentialsFile: path})
+	if !errors.Is(err, backup.ErrInvalid) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("New with a 0644 key: %v, want EINVALID saying chmod 600", err)
+	}
+}

@@ -144,7 +144,12 @@ func New(ctx context.Context, cfg Config) (*Storage, error) {
 
 // credentialsType reads the "type" of a Google credentials JSON file and
 // accepts only the two kinds hmsbackup uses.
+// It refuses a file other users can read: the key opens the hospital's
+// backups.
 func credentialsType(path string) (option.CredentialsType, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return "", backup.Errorf(backup.EINVALID, "the Google Drive credentials file %s can be read by other users (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", backup.Wrap(err, backup.EINVALID, "cannot read the Google Drive credentials file")
