@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
@@ -170,5 +171,22 @@ func TestMultiChunkUploadSurvivesChunkFaults(t *testing.T) {
 	}
 	if fake.OpenUploads() != 0 {
 		t.Errorf("%d upload sessions left open", fake.OpenUploads())
+	}
+}
+
+// A Drive that answers too slowly is given up on when the caller's
+// deadline passes, promptly and with the deadline in the error.
+func TestSlowDriveRespectsTheCallersDeadline(t *testing.T) {
+	fake, s := newFakeStorage(t)
+	fake.SlowNext(drivefake.RouteList, 10*time.Second, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.List(ctx, "hms_backup_")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("List against a slow Drive: %v, want context.DeadlineExceeded", err)
+	}
+	if waited := time.Since(start); waited >= 10*time.Second {
+		t.Errorf("List waited out the slow answer (%v) instead of giving up at its deadline", waited)
 	}
 }

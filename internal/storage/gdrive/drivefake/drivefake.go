@@ -88,6 +88,7 @@ type Server struct {
 	corrupt int
 	revoked bool
 	cuts    []int // byte counts after which the next downloads are cut
+	delays  map[string][]time.Duration
 }
 
 // New starts a fake Drive; Close it when done.
@@ -97,6 +98,7 @@ func New() *Server {
 		uploads: make(map[string]*session),
 		faults:  make(map[string][]*fault),
 		counts:  make(map[string]int),
+		delays:  make(map[string][]time.Duration),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /upload/drive/v3/files", s.handleUpload)
@@ -318,9 +320,32 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // answers the fault after reading the request body (as Google's front ends
 // do), having first carried the request out if the fault was queued by
 // LoseNextResponses.
+// SlowNext delays the next n requests to route by d each (or until the
+// client gives up), as an overloaded Drive would.
+func (s *Server) SlowNext(route string, d time.Duration, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 0; i < n; i++ {
+		s.delays[route] = append(s.delays[route], d)
+	}
+}
+
 func (s *Server) inject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route := routeOf(r)
+		s.mu.Lock()
+		var delay time.Duration
+		if q := s.delays[route]; len(q) > 0 {
+			delay, s.delays[route] = q[0], q[1:]
+		}
+		s.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		s.mu.Lock()
 		s.counts[route]++
 		var f *fault
