@@ -126,6 +126,16 @@ func (f *mysqlFixture) exec(t tb, stmts ...string) {
 	}
 }
 
+// backupNow takes a CLI backup and fails the test if it does not complete.
+func (f *mysqlFixture) backupNow(t tb) *backup.Backup {
+	t.Helper()
+	b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // decompressed returns a backup file's SQL.
 func decompressed(t tb, b *backup.Backup) string {
 	t.Helper()
@@ -320,10 +330,7 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 		hmsSchema(f, t)
 		fillPatients(t, f)
 		ctx := context.Background()
-		original, err := f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
-		if err != nil {
-			t.Fatal(err)
-		}
+		original := f.backupNow(t)
 		// Change everything: rows, schema, and objects the backup lacks.
 		f.exec(t,
 			"DELETE FROM patients WHERE id % 2 = 0",
@@ -335,10 +342,7 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 			"CREATE PROCEDURE only_after_p() SELECT 1",
 			"CREATE EVENT only_after_e ON SCHEDULE EVERY 1 HOUR DO SELECT 1",
 		)
-		changed, err := f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
-		if err != nil {
-			t.Fatal(err)
-		}
+		changed := f.backupNow(t)
 
 		res, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: original.ID, Actor: alice})
 		if err != nil {
@@ -353,10 +357,7 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 			t.Fatalf("pre-restore backup does not hold the state before the restore")
 		}
 		// Property 11.
-		after, err := f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
-		if err != nil {
-			t.Fatal(err)
-		}
+		after := f.backupNow(t)
 		if got, want := content(decompressed(t, after)), content(decompressed(t, original)); got != want {
 			t.Fatalf("after restore the database differs from the backup:\n%s", firstDiff(got, want))
 		}
@@ -382,10 +383,7 @@ func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
 		hmsSchema(f, t)
 		fillPatients(t, f)
 		ctx := context.Background()
-		good, err := f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
-		if err != nil {
-			t.Fatal(err)
-		}
+		good := f.backupNow(t)
 		// A catalogued backup whose SQL fails after dropping and partly
 		// re-creating the tables.
 		sqlText := decompressed(t, good)
@@ -397,10 +395,7 @@ func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
 		bad := storeBackup(t, f, broken)
 
 		fillPatients(t, f) // the state before the restore differs from the backup
-		before, err := f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
-		if err != nil {
-			t.Fatal(err)
-		}
+		before := f.backupNow(t)
 		res, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: bad.ID, Actor: alice})
 		if err == nil {
 			t.Fatal("restore of broken SQL succeeded")
@@ -408,10 +403,7 @@ func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
 		if !res.RolledBack || !strings.Contains(err.Error(), "put back as it was") {
 			t.Fatalf("RolledBack %v, err %v", res.RolledBack, err)
 		}
-		after, err := f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
-		if err != nil {
-			t.Fatal(err)
-		}
+		after := f.backupNow(t)
 		if got, want := content(decompressed(t, after)), content(decompressed(t, before)); got != want {
 			t.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
 		}
