@@ -320,3 +320,32 @@ func TestDownloadStreamsFromDriveWhenLocalFileIsGone(t *testing.T) {
 		t.Fatalf("downloaded %d bytes (%v), want the %d stored", got.Len(), err, len(want))
 	}
 }
+
+func TestVerifyFindsADamagedDriveCopy(t *testing.T) {
+	d := newDriveFixture(t)
+	ctx := context.Background()
+	d.db.content = []byte("some data\n")
+	b := d.create(t)
+	// Replace the Drive copy with other bytes of the same size.
+	drive := d.eng.Remotes[0].Storage
+	damaged := bytes.Clone(mustRead(t, b.FilePath))
+	damaged[len(damaged)/2] ^= 0xff
+	if _, err := drive.Put(ctx, b.Filename, bytes.NewReader(damaged)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.eng.Verify(ctx, b.ID, alice)
+	if !errors.Is(err, backup.ErrCorrupt) || !strings.Contains(err.Error(), "Google Drive is damaged") {
+		t.Fatalf("verify: %v, want the damaged Drive copy reported", err)
+	}
+	rec, _ := d.cat.FindBackupByID(ctx, b.ID)
+	if rec.IsOnGoogleDrive || !rec.IsLocal {
+		t.Errorf("flags after verify: drive %v local %v; want local only", rec.IsOnGoogleDrive, rec.IsLocal)
+	}
+	// sync replaces the damaged copy.
+	if _, err := d.eng.Sync(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.eng.Verify(ctx, b.ID, alice); err != nil {
+		t.Errorf("verify after sync: %v", err)
+	}
+}
