@@ -2,6 +2,7 @@ package compress_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os/exec"
 	"testing"
@@ -94,6 +95,51 @@ func TestDamagedStreamsAreCorrupt(t *testing.T) {
 			if got := backup.ErrorCode(err); got != backup.ECORRUPT {
 				t.Errorf("%s %s: got %v (code %q), want ECORRUPT", c, name, err, got)
 			}
+		}
+	}
+}
+
+// The zstd files are a sequence of independent frames (compressed in
+// parallel); the reference zstd tool reads them as one stream.
+func TestZstdIsReadableByTheZstdTool(t *testing.T) {
+	data := bytes.Repeat([]byte("INSERT INTO patients VALUES (1,'Zoë 🏥',NULL);\n"), 200000) // ~9 MB, many frames
+	for _, in := range [][]byte{data, nil} {
+		cmd := exec.Command("zstd", "-dc")
+		cmd.Stdin = bytes.NewReader(compressBytes(t, in, backup.CompressionZstd))
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("zstd -dc (install zstd: apt-get install zstd): %v", err)
+		}
+		if !bytes.Equal(got, in) {
+			t.Fatalf("zstd -dc gave %d bytes, want %d", len(got), len(in))
+		}
+	}
+}
+
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	f.n--
+	return len(p), nil
+}
+
+func TestWriteErrorsReachTheCaller(t *testing.T) {
+	for _, c := range []backup.Compression{backup.CompressionGzip, backup.CompressionZstd} {
+		zw, err := compress.NewWriter(&failWriter{n: 1}, c, compress.LevelDefault)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: many blocks
+		var werr error
+		for off := 0; off < len(data) && werr == nil; off += 1 << 20 {
+			_, werr = zw.Write(data[off : off+1<<20])
+		}
+		cerr := zw.Close()
+		if werr == nil && cerr == nil {
+			t.Errorf("%s: a failing destination went unnoticed", c)
 		}
 	}
 }
