@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -31,16 +32,21 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
+// locations lists where a backup's copies are: "local, drive, s3".
 func locations(b *backup.Backup) string {
-	switch {
-	case b.IsLocal && b.IsOnGoogleDrive:
-		return "local, drive"
-	case b.IsLocal:
-		return "local"
-	case b.IsOnGoogleDrive:
-		return "drive"
+	var where []string
+	for _, l := range []struct {
+		present bool
+		name    string
+	}{{b.IsLocal, "local"}, {b.IsOnGoogleDrive, "drive"}, {b.IsOnS3, "s3"}} {
+		if l.present {
+			where = append(where, l.name)
+		}
 	}
-	return "-"
+	if len(where) == 0 {
+		return "-"
+	}
+	return strings.Join(where, ", ")
 }
 
 func printBackupTable(w io.Writer, backups []*backup.Backup, loc *time.Location) error {
@@ -50,6 +56,9 @@ func printBackupTable(w io.Writer, backups []*backup.Backup, loc *time.Location)
 		prot := ""
 		if b.IsProtected {
 			prot = " (protected)"
+		}
+		if b.Warning != "" {
+			prot += " (warning)"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s\t%s\t%s\t%s\n", b.ID, b.CreatedAt.In(loc).Format("2006-01-02 15:04:05"),
 			b.Status, prot, b.Source, humanBytes(b.FileSize), locations(b), b.Filename)
@@ -77,6 +86,12 @@ func printBackup(w io.Writer, b *backup.Backup, loc *time.Location) error {
 	row("Where", locations(b))
 	if b.GoogleDriveFileID != "" {
 		row("Drive file", b.GoogleDriveFileID)
+	}
+	if b.S3Key != "" {
+		row("S3 object", b.S3Key)
+	}
+	if b.Warning != "" {
+		row("Warning", oneLine(b.Warning))
 	}
 	row("Protected", b.IsProtected)
 	if b.ErrorMessage != "" {
