@@ -54,7 +54,7 @@ func NewWriter(w io.Writer, c backup.Compression, level Level) (io.WriteCloser, 
 		case level >= LevelBest:
 			zl = zstd.SpeedBestCompression
 		}
-		zw, err := newParallelZstd(w, zl, 2*runtime.GOMAXPROCS(0))
+		zw, err := newParallelZstd(w, zl, runtime.GOMAXPROCS(0), 2*runtime.GOMAXPROCS(0))
 		if err != nil {
 			return nil, fmt.Errorf("zstd writer: %w", err)
 		}

@@ -29,8 +29,11 @@ type parallelZstd struct {
 	err error // first write error
 }
 
-func newParallelZstd(w io.Writer, level zstd.EncoderLevel, blocks int) (*parallelZstd, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(blocks), zstd.WithZeroFrames(true))
+func newParallelZstd(w io.Writer, level zstd.EncoderLevel, encoders, blocks int) (*parallelZstd, error) {
+	// Each frame is one block, so a window larger than the block buys
+	// nothing; the smaller window and lower-memory mode keep RSS flat.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(encoders),
+		zstd.WithZeroFrames(true), zstd.WithWindowSize(zstdBlockSize), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
