@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +67,7 @@ func (e *Engine) verifyRemote(ctx context.Context, b *backup.Backup, r Remote) e
 		r.mark(b, "", false)
 		return backup.Errorf(backup.ECORRUPT, "the copy of backup %d on %s has %d bytes, not %d: it is damaged; run hmsbackup sync to replace it", b.ID, r.label(), fi.Size, b.FileSize)
 	}
-	if err := e.hashRemote(ctx, b, rs); err != nil {
+	if err := checkStored(ctx, rs, b); err != nil {
 		if backup.ErrorCode(err) == backup.ECORRUPT {
 			r.mark(b, "", false)
 			return fmt.Errorf("the copy on %s is damaged; run hmsbackup sync to replace it: %w", r.label(), err)
@@ -154,21 +152,6 @@ func (e *Engine) Download(ctx context.Context, id int64, actor Actor) (io.ReadCl
 		return nil, b, err
 	}
 	return f, b, nil
-}
-
-// hashRemote streams a remote copy through SHA-256 and compares it with
-// the catalog.
-func (e *Engine) hashRemote(ctx context.Context, b *backup.Backup, rs backup.Storage) error {
-	rc, err := rs.Open(ctx, b.Filename)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, rc, make([]byte, 1<<20)); err != nil {
-		return err
-	}
-	return matchSum(b, hex.EncodeToString(h.Sum(nil)))
 }
 
 // openRemote opens the first off-site copy the record knows of.

@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
@@ -108,17 +105,7 @@ func (e *Engine) upload(ctx context.Context, b *backup.Backup, r Remote) error {
 	if err != nil {
 		return err
 	}
-	f, err := e.Storage.Open(ctx, b.Filename)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := rs.Put(ctx, b.Filename, io.TeeReader(f, h)); err != nil {
-		return err
-	}
-	if err := matchSum(b, hex.EncodeToString(h.Sum(nil))); err != nil {
-		_ = rs.Delete(context.WithoutCancel(ctx), b.Filename)
+	if err := copyChecked(ctx, b, e.Storage, rs); err != nil {
 		return err
 	}
 	id := b.Filename
@@ -157,17 +144,23 @@ func (e *Engine) fetchFrom(ctx context.Context, b *backup.Backup, r Remote) erro
 	if err != nil {
 		return err
 	}
-	rc, err := rs.Open(ctx, b.Filename)
+	return copyChecked(ctx, b, rs, e.Storage)
+}
+
+// copyChecked copies a backup's file from one storage to another; a copy
+// whose bytes do not match the catalog's SHA-256 is deleted again.
+func copyChecked(ctx context.Context, b *backup.Backup, from, to backup.Storage) error {
+	rc, err := from.Open(ctx, b.Filename)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	h := sha256.New()
-	if _, err := e.Storage.Put(ctx, b.Filename, io.TeeReader(rc, h)); err != nil {
+	sr := newSumReader(rc)
+	if _, err := to.Put(ctx, b.Filename, sr); err != nil {
 		return err
 	}
-	if err := matchSum(b, hex.EncodeToString(h.Sum(nil))); err != nil {
-		_ = e.Storage.Delete(context.WithoutCancel(ctx), b.Filename)
+	if err := sr.check(b); err != nil {
+		_ = to.Delete(context.WithoutCancel(ctx), b.Filename)
 		return err
 	}
 	return nil

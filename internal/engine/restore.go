@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -131,18 +132,42 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
 }
 
-// checkFile re-hashes a backup's stored bytes against the catalog.
+// checkFile re-hashes a backup's local bytes against the catalog.
 func (e *Engine) checkFile(ctx context.Context, b *backup.Backup) error {
-	f, err := e.Storage.Open(ctx, b.Filename)
+	return checkStored(ctx, e.Storage, b)
+}
+
+// checkStored re-hashes a backup's bytes in s against the catalog.
+func checkStored(ctx context.Context, s backup.Storage, b *backup.Backup) error {
+	f, err := s.Open(ctx, b.Filename)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, make([]byte, 1<<20)); err != nil {
+	sr := newSumReader(f)
+	if _, err := io.CopyBuffer(io.Discard, sr, make([]byte, 1<<20)); err != nil {
 		return fmt.Errorf("read backup file %s: %w", b.Filename, err)
 	}
-	return matchSum(b, hex.EncodeToString(h.Sum(nil)))
+	return sr.check(b)
+}
+
+// sumReader hashes what is read through it.
+type sumReader struct {
+	r io.Reader
+	h hash.Hash
+}
+
+func newSumReader(r io.Reader) *sumReader { return &sumReader{r: r, h: sha256.New()} }
+
+func (s *sumReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	return n, err
+}
+
+// check compares what was read so far with the catalog's SHA-256.
+func (s *sumReader) check(b *backup.Backup) error {
+	return matchSum(b, hex.EncodeToString(s.h.Sum(nil)))
 }
 
 func matchSum(b *backup.Backup, got string) error {
@@ -163,8 +188,8 @@ func (e *Engine) restoreFile(ctx context.Context, b *backup.Backup, progress io.
 		return err
 	}
 	defer f.Close()
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(f, h), progress: progress}
+	sr := newSumReader(f)
+	cr := &countingReader{r: sr, progress: progress}
 	zr, err := compress.NewReader(cr, b.Compression)
 	if err != nil {
 		return fmt.Errorf("backup file %s: %w", b.Filename, err)
@@ -177,5 +202,5 @@ func (e *Engine) restoreFile(ctx context.Context, b *backup.Backup, progress io.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
 		return fmt.Errorf("read backup file %s: %w", b.Filename, err)
 	}
-	return matchSum(b, hex.EncodeToString(h.Sum(nil)))
+	return sr.check(b)
 }
