@@ -155,8 +155,8 @@ func copyChecked(ctx context.Context, b *backup.Backup, from, to backup.Storage)
 		return err
 	}
 	defer rc.Close()
-	sr := newSumReader(rc)
-	if _, err := to.Put(ctx, b.Filename, sr); err != nil {
+	r, sr := newUploadReader(rc)
+	if _, err := to.Put(ctx, b.Filename, r); err != nil {
 		return err
 	}
 	if err := sr.check(b); err != nil {

@@ -165,6 +165,57 @@ func (s *sumReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// rewindableSumReader is a sumReader over an io.ReadSeeker that can be
+// rewound to where it started, as a storage does to make a whole upload
+// again after a passing failure; the hash then starts over too, so it
+// always covers exactly the bytes of the last pass. Seeks anywhere else
+// are refused (the hash could not follow them).
+type rewindableSumReader struct {
+	sumReader
+	rs    io.ReadSeeker
+	start int64 // the offset reading began at
+	pos   int64 // the current offset
+}
+
+// newUploadReader hashes r for copyChecked; if r can seek, the result is
+// an io.ReadSeeker, so storages that retry whole uploads by rewinding
+// (Google Drive after its upload session is lost) can do so.
+func newUploadReader(r io.Reader) (io.Reader, *sumReader) {
+	rs, ok := r.(io.ReadSeeker)
+	if !ok {
+		sr := newSumReader(r)
+		return sr, sr
+	}
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		sr := newSumReader(r)
+		return sr, sr
+	}
+	rr := &rewindableSumReader{sumReader: sumReader{r: rs, h: sha256.New()}, rs: rs, start: start, pos: start}
+	return rr, &rr.sumReader
+}
+
+func (s *rewindableSumReader) Read(p []byte) (int, error) {
+	n, err := s.sumReader.Read(p)
+	s.pos += int64(n)
+	return n, err
+}
+
+func (s *rewindableSumReader) Seek(offset int64, whence int) (int64, error) {
+	switch {
+	case whence == io.SeekCurrent && offset == 0:
+		return s.pos, nil
+	case whence == io.SeekStart && offset == s.start:
+		if _, err := s.rs.Seek(s.start, io.SeekStart); err != nil {
+			return s.pos, err
+		}
+		s.h.Reset()
+		s.pos = s.start
+		return s.pos, nil
+	}
+	return s.pos, fmt.Errorf("a backup upload can only be rewound to its start (offset %d), not to %d from %d", s.start, offset, whence)
+}
+
 // check compares what was read so far with the catalog's SHA-256.
 func (s *sumReader) check(b *backup.Backup) error {
 	return matchSum(b, hex.EncodeToString(s.h.Sum(nil)))
