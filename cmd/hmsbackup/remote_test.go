@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -103,6 +104,16 @@ func TestGoogleDriveThroughTheCLI(t *testing.T) {
 	b := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
 	if b["is_on_google_drive"] != true || b["google_drive_file_id"] == "" {
 		t.Fatalf("after create with Drive: %v", b)
+	}
+
+	// Issue 6: a 503 on the upload's first request, then a 429 on its
+	// chunk, are waited out (the default backoff: about 1 s each), not
+	// turned into a local-only backup.
+	fake.FailNext(drivefake.RouteCreate, http.StatusServiceUnavailable, "backendError", 1)
+	fake.FailNext(drivefake.RouteUpload, http.StatusTooManyRequests, "rateLimitExceeded", 1)
+	b = decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	if b["is_on_google_drive"] != true || b["warning"] != "" || fake.PendingFaults() != 0 {
+		t.Fatalf("create with a 503 and a 429 from Drive: %v (faults pending: %d)", b, fake.PendingFaults())
 	}
 
 	fake.RevokeCredentials(true)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
@@ -60,6 +61,8 @@ func newDriveFixture(t *testing.T) *driveFixture {
 		Endpoint:    fake.URL(),
 		ChunkSize:   256 * 1024,
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: drivefake.Token}),
+		// The default tries (5), with waits short enough for tests.
+		Retry: gdrive.RetryPolicy{Initial: time.Millisecond, Max: 4 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -123,13 +126,8 @@ func TestProperty15DriveFailureKeepsLocalBackup(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		d := newDriveFixture(t)
 		d.db.content = genContent(rt)
-		// Files under one chunk go up in a single multipart request; larger
-		// ones start a resumable session and then send chunks.
-		routes := []string{drivefake.RouteCreate}
-		if len(d.db.content) > 256*1024 {
-			routes = append(routes, drivefake.RouteUpload)
-		}
-		route := rapid.SampledFrom(routes).Draw(rt, "route")
+		// Every upload starts a resumable session, then sends chunks.
+		route := rapid.SampledFrom([]string{drivefake.RouteCreate, drivefake.RouteUpload}).Draw(rt, "route")
 		fl := rapid.SampledFrom(faults).Draw(rt, "fault")
 		d.fake.FailNext(route, fl.status, fl.reason, 100)
 		b, err := d.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceScheduled, Actor: alice})
@@ -253,7 +251,7 @@ func TestProperty7LocationFlagsMatchRealPresence(t *testing.T) {
 			case "create":
 				ids = append(ids, d.create(t).ID)
 			case "create-drive-down":
-				// One small file is one (multipart) create request.
+				// Every upload starts with a session request.
 				d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "forbidden", 1)
 				ids = append(ids, d.create(t).ID)
 			case "sync":

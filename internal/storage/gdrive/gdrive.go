@@ -28,6 +28,8 @@ import (
 	"google.golang.org/api/drive/v3"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+	"google.golang.org/api/option/internaloption"
+	htransport "google.golang.org/api/transport/http"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
@@ -37,6 +39,13 @@ var _ backup.Storage = (*Storage)(nil)
 // DefaultChunkSize is the resumable upload chunk used when Config.ChunkSize
 // is zero.
 const DefaultChunkSize = 8 << 20
+
+// Drive v3's API addresses, as the generated client has them.
+const (
+	defaultEndpoint         = "https://www.googleapis.com/drive/v3/"
+	defaultEndpointTemplate = "https://www.UNIVERSE_DOMAIN/drive/v3/"
+	defaultMTLSEndpoint     = "https://www.mtls.googleapis.com/drive/v3/"
+)
 
 // DefaultPageSize is the number of files asked for per list request when
 // Config.PageSize is zero (Drive's maximum).
@@ -79,6 +88,8 @@ type Config struct {
 // Storage is a Drive folder of backup files. It is safe for concurrent use.
 type Storage struct {
 	svc       *drive.Service
+	http      *http.Client // authorised; for the resumable uploads
+	uploadURL string       // where resumable uploads start
 	folderID  string
 	chunkSize int
 	pageSize  int
@@ -126,14 +137,30 @@ func New(ctx context.Context, cfg Config) (*Storage, error) {
 	if cfg.Endpoint != "" {
 		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
 	}
-	svc, err := drive.NewService(ctx, opts...)
+	// One authorised client serves both the generated API calls and the
+	// resumable uploads, which hmsbackup speaks itself (upload.go). The
+	// defaults are those drive.NewService applies.
+	opts = append([]option.ClientOption{internaloption.WithDefaultScopes(drive.DriveScope)}, opts...)
+	opts = append(opts,
+		internaloption.WithDefaultEndpoint(defaultEndpoint),
+		internaloption.WithDefaultEndpointTemplate(defaultEndpointTemplate),
+		internaloption.WithDefaultMTLSEndpoint(defaultMTLSEndpoint),
+		internaloption.EnableNewAuthLibrary())
+	client, endpoint, err := htransport.NewClient(ctx, opts...)
+	if err != nil {
+		return nil, mapError(err, "connect to Google Drive")
+	}
+	endpoint = cmp.Or(endpoint, defaultEndpoint)
+	svc, err := drive.NewService(ctx, option.WithHTTPClient(client), option.WithEndpoint(endpoint))
 	if err != nil {
 		return nil, mapError(err, "connect to Google Drive")
 	}
 	s := &Storage{
 		svc:       svc,
+		http:      client,
+		uploadURL: googleapi.ResolveRelative(endpoint, "/upload/drive/v3/files"),
 		folderID:  cfg.FolderID,
-		chunkSize: cmp.Or(cfg.ChunkSize, DefaultChunkSize),
+		chunkSize: roundUp(cmp.Or(cfg.ChunkSize, DefaultChunkSize), uploadQuantum),
 		pageSize:  cmp.Or(cfg.PageSize, DefaultPageSize),
 		retry:     retry,
 		sleep:     sleepCtx,
@@ -141,6 +168,9 @@ func New(ctx context.Context, cfg Config) (*Storage, error) {
 	}
 	return s, nil
 }
+
+// roundUp rounds n up to a multiple of q.
+func roundUp(n, q int) int { return (n + q - 1) / q * q }
 
 // credentialsType reads the "type" of a Google credentials JSON file and
 // accepts only the two kinds hmsbackup uses.
@@ -172,10 +202,12 @@ func credentialsType(path string) (option.CredentialsType, error) {
 // Put implements backup.Storage: a resumable upload into the folder whose
 // MD5 must match Drive's md5Checksum (else ECORRUPT, and the upload is
 // deleted); older files of the same name are then deleted, best effort.
-// When the upload fails, Put also deletes the file it may have made (its
-// response lost on the way), found by a tag in its appProperties. An upload
-// failing for a passing reason is made again from the start, as the retry
-// policy says, if r is an io.ReadSeeker (read again from where it was).
+// Every request of the upload is retried as the retry policy says, holding
+// one chunk of r in memory, so r need not be seekable. When the upload
+// fails, Put also deletes the file it may have made (its response lost on
+// the way), found by a tag in its appProperties. If Drive loses the upload
+// session or stores a damaged file, and r is an io.ReadSeeker, the upload
+// is made again from where r was, as the policy says.
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
 	if err := backup.CheckFileName(name); err != nil {
 		return 0, err
@@ -208,8 +240,9 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 	}
 }
 
-// put makes one upload for Put; again reports whether its error may pass
-// when the upload is made again.
+// put makes one upload for Put; again reports whether it may pass when
+// made again from the start (Drive lost the session, or the file arrived
+// damaged). Every request of the upload is already retried on its own.
 func (s *Storage) put(ctx context.Context, name string, r io.Reader) (n int64, again bool, err error) {
 	tag := make([]byte, 16)
 	rand.Read(tag)
@@ -221,20 +254,21 @@ func (s *Storage) put(ctx context.Context, name string, r io.Reader) (n int64, a
 		MimeType:      "application/octet-stream",
 		AppProperties: map[string]string{uploadProperty: uploadID},
 	}
-	f, err := s.svc.Files.Create(meta).
-		Media(cr, googleapi.ChunkSize(s.chunkSize), googleapi.ContentType("application/octet-stream")).
-		SupportsAllDrives(true).
-		Fields(fileFields).
-		Context(ctx).
-		Do()
+	u, f, err := s.upload(ctx, meta, cr)
+	if err == nil && cr.n > 0 && (f.Md5Checksum == "" || f.Size == 0) {
+		// The answer did not say what Drive stored: ask.
+		f, err = s.fileMeta(ctx, f.Id, "check the upload of "+name+" on Google Drive")
+	}
 	if err != nil {
-		again = cr.err == nil && retryable(ctx, err)
+		again = cr.err == nil && errors.Is(err, errSessionLost)
 		if cr.err != nil && !errors.Is(err, cr.err) {
 			err = fmt.Errorf("%w (%v)", cr.err, err)
 		}
-		err = mapError(err, "upload "+name+" to Google Drive")
-		// The upload may have completed with its response lost: remove
+		// The upload may have completed with its answer lost: remove
 		// whatever it made, so that a failed Put leaves nothing behind.
+		if u != nil {
+			u.cancel(ctx)
+		}
 		if cerr := s.removeUpload(ctx, uploadID); cerr != nil {
 			err = fmt.Errorf("%w (and removing a possibly completed upload failed: %v)", err, cerr)
 			again = false
@@ -251,7 +285,7 @@ func (s *Storage) put(ctx context.Context, name string, r io.Reader) (n int64, a
 		if derr != nil {
 			e.Err = fmt.Errorf("delete the bad upload %s: %w", f.Id, derr)
 		}
-		return 0, false, e
+		return 0, derr == nil, e
 	}
 	// Remove older copies of the name; only files created before this one,
 	// so that concurrent Puts of one name leave the newest. This is best
@@ -267,6 +301,43 @@ func (s *Storage) put(ctx context.Context, name string, r io.Reader) (n int64, a
 		}
 	}
 	return cr.n, false, nil
+}
+
+// upload sends what r holds as a new file with metadata meta, a chunk at a
+// time, and returns the session (nil if none was opened) and the file.
+func (s *Storage) upload(ctx context.Context, meta *drive.File, r io.Reader) (*resumableUpload, *drive.File, error) {
+	u, err := s.startUpload(ctx, meta)
+	if err != nil {
+		return nil, nil, err
+	}
+	buf := make([]byte, s.chunkSize)
+	src := &chunkReader{r: r}
+	var off int64
+	for {
+		n, last, err := src.next(buf)
+		if err != nil {
+			return u, nil, fmt.Errorf("%s: read the data: %w", u.doing, err)
+		}
+		f, err := u.send(ctx, buf[:n], off, last)
+		if err != nil {
+			return u, nil, err
+		}
+		off += int64(n)
+		if last {
+			return u, f, nil
+		}
+	}
+}
+
+// fileMeta reads a file's metadata by ID, retrying as the policy says.
+func (s *Storage) fileMeta(ctx context.Context, id, doing string) (*drive.File, error) {
+	var f *drive.File
+	err := s.call(ctx, doing, func() error {
+		var err error
+		f, err = s.svc.Files.Get(id).Fields(fileFields).SupportsAllDrives(true).Context(ctx).Do()
+		return err
+	})
+	return f, err
 }
 
 // removeUpload deletes the files a Put tagged with uploadID, even when ctx

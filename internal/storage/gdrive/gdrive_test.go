@@ -107,7 +107,8 @@ func TestCorruptUploadIsDiscarded(t *testing.T) {
 			t.Fatal(err)
 		}
 		fake.CorruptNextUploads(1)
-		_, err := s.Put(ctx, "f", bytes.NewReader(make([]byte, size)))
+		// A reader that cannot be rewound: the upload cannot be made again.
+		_, err := s.Put(ctx, "f", struct{ io.Reader }{bytes.NewReader(make([]byte, size))})
 		if !errors.Is(err, backup.ErrCorrupt) {
 			t.Fatalf("Put of %d bytes damaged on the way: %v, want ErrCorrupt", size, err)
 		}
@@ -123,6 +124,21 @@ func TestCorruptUploadIsDiscarded(t *testing.T) {
 		if string(got) != "good" {
 			t.Errorf("after a corrupt upload f = %q, want the previous version", got)
 		}
+	}
+}
+
+// A file damaged on the way is discarded and, when the reader can be
+// rewound, uploaded again.
+func TestCorruptUploadIsMadeAgain(t *testing.T) {
+	fake, s := newFakeStorage(t)
+	data := bytes.Repeat([]byte("0123456789"), chunkSize/5)
+	fake.CorruptNextUploads(1)
+	if _, err := s.Put(context.Background(), "f", bytes.NewReader(data)); err != nil {
+		t.Fatalf("Put after a corrupt upload: %v", err)
+	}
+	files := fake.Files()
+	if len(files) != 2 || !bytes.Equal(files[1].Content, data) {
+		t.Fatalf("the fake holds %d files, want the folder and f with the bytes sent", len(files))
 	}
 }
 

@@ -29,11 +29,14 @@ const (
 // RetryPolicy says how Drive calls failing for a passing reason (HTTP 429,
 // 403 rateLimitExceeded or userRateLimitExceeded, 5xx, a reset connection)
 // are retried: with exponential backoff from Initial, doubling up to Max,
-// each wait jittered by ±50% (and at most Max). Metadata calls (list, get,
-// delete), the start of a download, a download stream that breaks (the
-// rest asked for again with a Range request, MaxAttempts-1 times in all)
-// and whole uploads from an io.ReadSeeker are retried; other errors are
-// returned at once.
+// each wait jittered by ±50% (and at most Max). Each request is tried up to
+// MaxAttempts times: metadata calls (list, get, delete), the start of an
+// upload session and of a download, each chunk of an upload (after a
+// failure Drive is asked how much it holds and only the rest is sent), and
+// a download stream that breaks (the rest asked for again with a Range
+// request, MaxAttempts-1 times in all). A whole upload is made again, from
+// an io.ReadSeeker rewound to where it was, when Drive lost its session or
+// stored a damaged file. Other errors are returned at once.
 type RetryPolicy struct {
 	// MaxAttempts is the number of tries of a call, the first included;
 	// 1 means no retries. Zero means DefaultMaxAttempts.

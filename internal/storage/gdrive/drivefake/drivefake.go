@@ -20,6 +20,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -66,6 +67,24 @@ type fault struct {
 	reason string
 	left   int
 	lose   bool // carry the request out, then answer the fault
+	reset  bool // close the connection instead of answering
+	skip   int  // let this many requests to the route pass first
+}
+
+// Fault is a failure to inject with FailRequest.
+type Fault struct {
+	// Status and Reason are the HTTP status and Drive error reason
+	// answered, e.g. 503 "backendError", 429 "rateLimitExceeded", 403
+	// "storageQuotaExceeded".
+	Status int
+	Reason string
+	// Lose carries the request out before failing, as when the response is
+	// lost on the way.
+	Lose bool
+	// Reset closes the connection without an answer (after reading the
+	// request, and after carrying it out if Lose is set) instead of
+	// answering Status.
+	Reset bool
 }
 
 type session struct {
@@ -83,6 +102,8 @@ type Server struct {
 	uploads map[string]*session
 	faults  map[string][]*fault
 	counts  map[string]int
+	total   int            // authenticated requests so far, all routes
+	byIndex map[int]*fault // faults for the request of that index (total)
 	nextID  int
 	last    time.Time
 	corrupt int
@@ -98,11 +119,13 @@ func New() *Server {
 		uploads: make(map[string]*session),
 		faults:  make(map[string][]*fault),
 		counts:  make(map[string]int),
+		byIndex: make(map[int]*fault),
 		delays:  make(map[string][]time.Duration),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /upload/drive/v3/files", s.handleUpload)
 	mux.HandleFunc("PUT /upload/drive/v3/files", s.handleUpload)
+	mux.HandleFunc("DELETE /upload/drive/v3/files", s.handleCancelUpload)
 	mux.HandleFunc("POST /drive/v3/files", s.handleCreateMetadata)
 	mux.HandleFunc("GET /drive/v3/files", s.handleList)
 	mux.HandleFunc("GET /drive/v3/files/{id}", s.handleGet)
@@ -235,6 +258,52 @@ func (s *Server) LoseNextResponses(route string, status int, reason string, n in
 	s.faults[route] = append(s.faults[route], &fault{status: status, reason: reason, left: n, lose: true})
 }
 
+// FailRequest makes the nth request to route fail with f, counting from
+// now (1 is the next one) or, if faults are queued for the route already,
+// from the request after the last of them fired: faults queue up in call
+// order. The requests before it pass.
+func (s *Server) FailRequest(route string, nth int, f Fault) {
+	if nth <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[route] = append(s.faults[route], &fault{status: f.Status, reason: f.Reason, left: 1, lose: f.Lose, reset: f.Reset, skip: nth - 1})
+}
+
+// FailNthRequest makes the nth authenticated request from now on, to any
+// route (1 is the next one), fail with f.
+func (s *Server) FailNthRequest(nth int, f Fault) {
+	if nth <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byIndex[s.total+nth] = &fault{status: f.Status, reason: f.Reason, left: 1, lose: f.Lose, reset: f.Reset}
+}
+
+// PendingFaults is the number of injected faults (FailNext,
+// LoseNextResponses, FailRequest, FailNthRequest) that have not fired yet.
+func (s *Server) PendingFaults() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.byIndex)
+	for _, q := range s.faults {
+		for _, f := range q {
+			n += f.left
+		}
+	}
+	return n
+}
+
+// TotalRequests is the number of authenticated requests to every route so
+// far, failed ones included.
+func (s *Server) TotalRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
 // Requests is the number of authenticated requests made to route (see the
 // Route constants) so far, failed ones included.
 func (s *Server) Requests(route string) int {
@@ -348,12 +417,18 @@ func (s *Server) inject(next http.Handler) http.Handler {
 		}
 		s.mu.Lock()
 		s.counts[route]++
-		var f *fault
-		if q := s.faults[route]; len(q) > 0 {
-			f = q[0]
-			f.left--
-			if f.left <= 0 {
-				s.faults[route] = q[1:]
+		s.total++
+		f := s.byIndex[s.total]
+		delete(s.byIndex, s.total)
+		if q := s.faults[route]; f == nil && len(q) > 0 {
+			if q[0].skip > 0 {
+				q[0].skip--
+			} else {
+				f = q[0]
+				f.left--
+				if f.left <= 0 {
+					s.faults[route] = q[1:]
+				}
 			}
 		}
 		s.mu.Unlock()
@@ -365,6 +440,17 @@ func (s *Server) inject(next http.Handler) http.Handler {
 			next.ServeHTTP(httptest.NewRecorder(), r)
 		}
 		io.Copy(io.Discard, r.Body)
+		if f.reset {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					if tc, ok := conn.(*net.TCPConn); ok {
+						tc.SetLinger(0) // a reset, not an orderly close
+					}
+					conn.Close()
+					return
+				}
+			}
+		}
 		writeError(w, f.status, f.reason, messageFor(f.reason))
 	})
 }
@@ -591,6 +677,23 @@ func (s *Server) handleMultipart(w http.ResponseWriter, r *http.Request) {
 	writeFile(w, r, http.StatusOK, meta)
 }
 
+// handleCancelUpload ends a resumable session, dropping what it received;
+// Drive answers 499.
+func (s *Server) handleCancelUpload(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("upload_id")
+	s.mu.Lock()
+	u := s.uploads[id]
+	if u != nil && u.finished == "" {
+		delete(s.uploads, id)
+	}
+	s.mu.Unlock()
+	if u == nil {
+		writeError(w, http.StatusNotFound, "notFound", "No such upload session: "+id)
+		return
+	}
+	writeError(w, 499, "clientClosedRequest", "Client Closed Request")
+}
+
 func (s *Server) handleInitiate(w http.ResponseWriter, r *http.Request) {
 	var m fileMeta
 	if err := json.NewDecoder(r.Body).Decode(&m); err != nil && err != io.EOF {
@@ -695,10 +798,7 @@ func parseContentRange(h string) (first, last, total int64, err error) {
 		}
 	}
 	if rng == "*" {
-		if total < 0 {
-			return 0, 0, 0, bad
-		}
-		return -1, -1, total, nil
+		return -1, -1, total, nil // a status query ("*/*") or the end ("*/N")
 	}
 	a, b, ok := strings.Cut(rng, "-")
 	if !ok {
