@@ -154,3 +154,23 @@ func TestSlowDriveRespectsTheCallersDeadline(t *testing.T) {
 		t.Errorf("List waited out the slow answer (%v) instead of giving up at its deadline", waited)
 	}
 }
+
+// Sizes at and around chunk boundaries go up whole from a reader that
+// cannot seek, in as many chunk requests as there are chunks.
+func TestUploadChunkBoundaries(t *testing.T) {
+	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 2 * chunkSize, 3*chunkSize - 1} {
+		fake, s := newFakeStorage(t)
+		data := randomData(t, size)
+		n, err := s.Put(context.Background(), "f", struct{ io.Reader }{bytes.NewReader(data)})
+		if err != nil || n != int64(size) {
+			t.Fatalf("Put of %d bytes: %d, %v", size, n, err)
+		}
+		files := fake.Files()
+		if len(files) != 2 || !bytes.Equal(files[1].Content, data) {
+			t.Fatalf("Put of %d bytes: the fake holds %d files, want the folder and f with the bytes sent", size, len(files))
+		}
+		if want := max(1, (size+chunkSize-1)/chunkSize); fake.Requests(drivefake.RouteUpload) != want {
+			t.Errorf("Put of %d bytes made %d chunk requests, want %d", size, fake.Requests(drivefake.RouteUpload), want)
+		}
+	}
+}
