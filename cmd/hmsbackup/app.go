@@ -47,6 +47,13 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create temp directory: %w", err)
 	}
+	// A run killed before it could clean up may have left the database
+	// password there (only versions or systems without in-memory files).
+	if n, err := dumpmysql.RemoveStaleCredentials(tmp); err != nil {
+		fmt.Fprintf(c.stderr, "hmsbackup: warning: %s\n", oneLine(err.Error()))
+	} else if n > 0 {
+		fmt.Fprintf(c.stderr, "hmsbackup: removed %d credentials file(s) left in %s by a killed run\n", n, tmp)
+	}
 	// The CLI prints each command's outcome itself; the engine's log lines
 	// would only repeat it.
 	logger := slog.New(slog.DiscardHandler)

@@ -20,7 +20,8 @@ import (
 )
 
 // recordingTool writes a script that records its argv, environment, and the
-// mode and content of the --defaults-file it got, then runs the real tool.
+// --defaults-file it got (name, what it really is, mode, whether it holds a
+// password line), then runs the real tool.
 func recordingTool(t *testing.T, real, out string) string {
 	t.Helper()
 	path, err := osexec.LookPath(real)
@@ -32,7 +33,9 @@ printf '%%s\n' "$@" > "$out/argv"
 env > "$out/env"
 f="${1#--defaults-file=}"
 echo "$f" > "$out/file"
-stat -c '%%a' "$f" > "$out/mode"
+readlink -f "$f" > "$out/target"
+stat -L -c '%%a' "$f" > "$out/mode"
+grep -c '^password=' "$f" > "$out/haspw"
 exec %q "$@"
 `, out, path))
 }
@@ -47,13 +50,18 @@ func readFile(t *testing.T, path string) string {
 }
 
 // TestCredentialsOnlyInTheDefaultsFile runs both tools through recording
-// scripts: the password is in neither argv nor the environment, the
-// defaults file comes first, is 0600 while the tool runs and is gone after.
+// scripts: the password is in neither argv nor the environment (which holds
+// no HMSBACKUP_ variable, though ours has the DSN and other secrets), the
+// defaults file comes first and is an in-memory file (memfd) of mode 0600
+// inherited as /dev/fd/3, and nothing is left on disk.
 func TestCredentialsOnlyInTheDefaultsFile(t *testing.T) {
 	dsn := newDatabase(t, "creds")
 	exec(t, openDB(t, dsn), "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
 	pw := password(t, dsn)
 	t.Setenv("MYSQL_PWD", "env-password-must-not-be-used")
+	t.Setenv("HMSBACKUP_DB_DSN", dsn)
+	t.Setenv("HMSBACKUP_S3_SECRET_KEY", "s3-secret-must-not-pass")
+	t.Setenv("LC_TIME", "C.UTF-8")
 
 	dumpOut, clientOut, tempDir := t.TempDir(), t.TempDir(), t.TempDir()
 	d := newDumper(t, mysql.Config{
@@ -83,18 +91,24 @@ func TestCredentialsOnlyInTheDefaultsFile(t *testing.T) {
 		if !strings.Contains(argv, "\n--\n"+dbName(t, dsn)+"\n") || strings.Contains(argv, "--databases") {
 			t.Errorf("%s argv does not name the database alone:\n%s", tool, argv)
 		}
-		if env := readFile(t, filepath.Join(out, "env")); strings.Contains(env, pw) || strings.Contains(env, "MYSQL_PWD") {
-			t.Errorf("%s environment holds a password", tool)
+		env := readFile(t, filepath.Join(out, "env"))
+		if strings.Contains(env, pw) || strings.Contains(env, "MYSQL_PWD") || strings.Contains(env, "HMSBACKUP_") || strings.Contains(env, "s3-secret") {
+			t.Errorf("%s environment holds a password, a secret or an HMSBACKUP_ variable:\n%s", tool, env)
+		}
+		if !strings.Contains(env, "PATH=") || !strings.Contains(env, "LC_TIME=C.UTF-8") {
+			t.Errorf("%s environment lacks PATH or the locale:\n%s", tool, env)
 		}
 		if mode := strings.TrimSpace(readFile(t, filepath.Join(out, "mode"))); mode != "600" {
 			t.Errorf("%s defaults file mode = %s, want 600", tool, mode)
 		}
-		file := strings.TrimSpace(readFile(t, filepath.Join(out, "file")))
-		if filepath.Dir(file) != tempDir {
-			t.Errorf("%s defaults file %s is not in TempDir %s", tool, file, tempDir)
+		if file := strings.TrimSpace(readFile(t, filepath.Join(out, "file"))); file != "/dev/fd/3" {
+			t.Errorf("%s defaults file is %s, want the inherited /dev/fd/3", tool, file)
 		}
-		if _, err := os.Stat(file); !os.IsNotExist(err) {
-			t.Errorf("%s defaults file %s still exists after the run (%v)", tool, file, err)
+		if target := strings.TrimSpace(readFile(t, filepath.Join(out, "target"))); !strings.HasPrefix(target, "/memfd:") {
+			t.Errorf("%s defaults file is %s, want an in-memory file (memfd)", tool, target)
+		}
+		if n := strings.TrimSpace(readFile(t, filepath.Join(out, "haspw"))); n != "1" {
+			t.Errorf("%s defaults file has %s password lines, want 1", tool, n)
 		}
 	}
 	if entries, _ := os.ReadDir(tempDir); len(entries) != 0 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/exec"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
@@ -43,17 +42,15 @@ func dumpArgs(optFile, db string) []string {
 // is missing or the server cannot be reached with the credentials. If ctx
 // ends, the tool is killed and ctx's error returned.
 func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
-	optFile, removeOptFile, err := d.writeOptionFile()
-	defer removeOptFile()
+	creds, err := d.openCredentials()
 	if err != nil {
 		return err
 	}
+	defer creds.Close()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, d.dumpCmd, dumpArgs(optFile, d.db)...)
-	cmd.Env = toolEnv()
-	cmd.WaitDelay = waitDelay
+	cmd := creds.command(runCtx, d.dumpCmd, dumpArgs(creds.path, d.db)...)
 	stderr := newTailBuffer(stderrLimit)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()

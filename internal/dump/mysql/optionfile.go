@@ -3,10 +3,7 @@ package mysql
 import (
 	"bytes"
 	"errors"
-	"os"
 	"strings"
-
-	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
 
 // maxOptionValue bounds a value in the option file: the tools read it in
@@ -98,35 +95,4 @@ func (d *Dumper) optionFile() ([]byte, error) {
 		opt("skip-ssl-verify-server-cert", "")
 	}
 	return b.Bytes(), nil
-}
-
-// writeOptionFile writes the credentials to a new file, readable by the
-// owner only, in the temp directory. The caller must call remove (also on
-// error paths) once the tool has exited.
-func (d *Dumper) writeOptionFile() (path string, remove func(), err error) {
-	content, err := d.optionFile()
-	if err != nil {
-		return "", func() {}, err
-	}
-	f, err := os.CreateTemp(d.tempDir, "hmsbackup-mysql-*.cnf") // mode 0600
-	if err != nil {
-		return "", func() {}, backup.Wrap(err, backup.EINTERNAL, "cannot create the credentials file for the MySQL tools in %s", d.tempDir)
-	}
-	path = f.Name()
-	remove = func() { _ = os.Remove(path) }
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		remove()
-		return "", func() {}, backup.Wrap(err, backup.EINTERNAL, "cannot restrict the credentials file %s", path)
-	}
-	_, err = f.Write(content)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	clear(content)
-	if err != nil {
-		remove()
-		return "", func() {}, backup.Wrap(err, backup.EINTERNAL, "cannot write the credentials file %s", path)
-	}
-	return path, remove, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -57,20 +56,6 @@ func fill(r io.Reader, buf []byte, min int) (n int, err error) {
 		n += k
 	}
 	return n, err
-}
-
-// toolEnv is the environment for the tools: ours without the variables
-// through which the client libraries take connection settings (MYSQL_PWD,
-// MYSQL_HOST, ...), so the option file alone decides.
-func toolEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "MYSQL_") || strings.HasPrefix(kv, "MARIADB_") || strings.HasPrefix(kv, "LIBMYSQL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 // toolMessage extracts the useful part of a tool's stderr: the client's

@@ -31,12 +31,12 @@ func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
 	if err != nil {
 		return startError(err, d.clientCmd)
 	}
-	optFile, removeOptFile, err := d.writeOptionFile()
-	defer removeOptFile()
+	creds, err := d.openCredentials()
 	if err != nil {
 		return err
 	}
-	if err := d.checkClient(ctx, client, optFile); err != nil {
+	defer creds.Close()
+	if err := d.checkClient(ctx, client, creds); err != nil {
 		return err
 	}
 	if err := d.emptyDatabase(ctx); err != nil {
@@ -51,9 +51,7 @@ func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
 		return backup.Wrap(err, backup.EINTERNAL, "cannot set up the restore of MySQL database %q", d.db)
 	}
 	defer pw.Close()
-	cmd := exec.CommandContext(ctx, client, clientArgs(optFile, d.db)...)
-	cmd.Env = toolEnv()
-	cmd.WaitDelay = waitDelay
+	cmd := creds.command(ctx, client, clientArgs(creds.path, d.db)...)
 	cmd.Stdin = pr
 	stderr := newTailBuffer(stderrLimit)
 	cmd.Stderr = stderr
@@ -135,12 +133,10 @@ func clientArgs(optFile, db string) []string {
 
 // checkClient runs the client once with the credentials file, so that a
 // client that cannot log in fails the restore before anything is dropped.
-func (d *Dumper) checkClient(ctx context.Context, client, optFile string) error {
-	args := clientArgs(optFile, d.db)
+func (d *Dumper) checkClient(ctx context.Context, client string, creds *credentials) error {
+	args := clientArgs(creds.path, d.db)
 	args = append(args[:len(args)-2], "--execute=SELECT 1", "--", d.db)
-	cmd := exec.CommandContext(ctx, client, args...)
-	cmd.Env = toolEnv()
-	cmd.WaitDelay = waitDelay
+	cmd := creds.command(ctx, client, args...)
 	stderr := newTailBuffer(stderrLimit)
 	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
