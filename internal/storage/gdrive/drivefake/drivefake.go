@@ -20,7 +20,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -28,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/testutil/faults"
 )
 
 // Token is the only access token the fake accepts (as "Bearer Token").
@@ -62,30 +63,9 @@ type File struct {
 	AppProperties map[string]string
 }
 
-type fault struct {
-	status int
-	reason string
-	left   int
-	lose   bool // carry the request out, then answer the fault
-	reset  bool // close the connection instead of answering
-	skip   int  // let this many requests to the route pass first
-}
-
-// Fault is a failure to inject with FailRequest.
-type Fault struct {
-	// Status and Reason are the HTTP status and Drive error reason
-	// answered, e.g. 503 "backendError", 429 "rateLimitExceeded", 403
-	// "storageQuotaExceeded".
-	Status int
-	Reason string
-	// Lose carries the request out before failing, as when the response is
-	// lost on the way.
-	Lose bool
-	// Reset closes the connection without an answer (after reading the
-	// request, and after carrying it out if Lose is set) instead of
-	// answering Status.
-	Reset bool
-}
+// Fault is a failure to inject with FailRequest or FailNthRequest: its
+// Reason is a Drive error reason.
+type Fault = faults.Fault
 
 type session struct {
 	meta     fileMeta
@@ -100,10 +80,7 @@ type Server struct {
 	mu      sync.Mutex
 	files   map[string]*File
 	uploads map[string]*session
-	faults  map[string][]*fault
-	counts  map[string]int
-	total   int            // authenticated requests so far, all routes
-	byIndex map[int]*fault // faults for the request of that index (total)
+	faults  *faults.Injector
 	nextID  int
 	last    time.Time
 	corrupt int
@@ -117,9 +94,7 @@ func New() *Server {
 	s := &Server{
 		files:   make(map[string]*File),
 		uploads: make(map[string]*session),
-		faults:  make(map[string][]*fault),
-		counts:  make(map[string]int),
-		byIndex: make(map[int]*fault),
+		faults:  faults.New(),
 		delays:  make(map[string][]time.Duration),
 	}
 	mux := http.NewServeMux()
@@ -238,79 +213,36 @@ func (s *Server) Close() { s.srv.Close() }
 // 403 "userRateLimitExceeded", 403 "storageQuotaExceeded", 500
 // "backendError". Faults queue up in call order.
 func (s *Server) FailNext(route string, status int, reason string, n int) {
-	if n <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[route] = append(s.faults[route], &fault{status: status, reason: reason, left: n})
+	s.faults.FailNext(route, Fault{Status: status, Reason: reason}, n)
 }
 
 // LoseNextResponses is FailNext, except that each request is carried out
 // before the fault is answered, as when a response is lost on the way: a
 // create or the last chunk of an upload still makes the file.
 func (s *Server) LoseNextResponses(route string, status int, reason string, n int) {
-	if n <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[route] = append(s.faults[route], &fault{status: status, reason: reason, left: n, lose: true})
+	s.faults.FailNext(route, Fault{Status: status, Reason: reason, Lose: true}, n)
 }
 
 // FailRequest makes the nth request to route fail with f, counting from
 // now (1 is the next one) or, if faults are queued for the route already,
 // from the request after the last of them fired: faults queue up in call
 // order. The requests before it pass.
-func (s *Server) FailRequest(route string, nth int, f Fault) {
-	if nth <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[route] = append(s.faults[route], &fault{status: f.Status, reason: f.Reason, left: 1, lose: f.Lose, reset: f.Reset, skip: nth - 1})
-}
+func (s *Server) FailRequest(route string, nth int, f Fault) { s.faults.FailRequest(route, nth, f) }
 
 // FailNthRequest makes the nth authenticated request from now on, to any
 // route (1 is the next one), fail with f.
-func (s *Server) FailNthRequest(nth int, f Fault) {
-	if nth <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.byIndex[s.total+nth] = &fault{status: f.Status, reason: f.Reason, left: 1, lose: f.Lose, reset: f.Reset}
-}
+func (s *Server) FailNthRequest(nth int, f Fault) { s.faults.FailNthRequest(nth, f) }
 
-// PendingFaults is the number of injected faults (FailNext,
-// LoseNextResponses, FailRequest, FailNthRequest) that have not fired yet.
-func (s *Server) PendingFaults() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.byIndex)
-	for _, q := range s.faults {
-		for _, f := range q {
-			n += f.left
-		}
-	}
-	return n
-}
+// PendingFaults is the number of injected faults that have not fired yet.
+func (s *Server) PendingFaults() int { return s.faults.Pending() }
 
 // TotalRequests is the number of authenticated requests to every route so
 // far, failed ones included.
-func (s *Server) TotalRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *Server) TotalRequests() int { return s.faults.Total() }
 
 // Requests is the number of authenticated requests made to route (see the
 // Route constants) so far, failed ones included.
-func (s *Server) Requests(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[route]
-}
+func (s *Server) Requests(route string) int { return s.faults.Requests(route) }
 
 // CorruptNextUploads makes the next n uploads store their content with the
 // first byte flipped (an empty upload gains a byte), as if damaged on the
@@ -415,43 +347,14 @@ func (s *Server) inject(next http.Handler) http.Handler {
 				return
 			}
 		}
-		s.mu.Lock()
-		s.counts[route]++
-		s.total++
-		f := s.byIndex[s.total]
-		delete(s.byIndex, s.total)
-		if q := s.faults[route]; f == nil && len(q) > 0 {
-			if q[0].skip > 0 {
-				q[0].skip--
-			} else {
-				f = q[0]
-				f.left--
-				if f.left <= 0 {
-					s.faults[route] = q[1:]
-				}
-			}
-		}
-		s.mu.Unlock()
-		if f == nil {
+		f, ok := s.faults.Take(route)
+		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if f.lose {
-			next.ServeHTTP(httptest.NewRecorder(), r)
-		}
-		io.Copy(io.Discard, r.Body)
-		if f.reset {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					if tc, ok := conn.(*net.TCPConn); ok {
-						tc.SetLinger(0) // a reset, not an orderly close
-					}
-					conn.Close()
-					return
-				}
-			}
-		}
-		writeError(w, f.status, f.reason, messageFor(f.reason))
+		faults.Apply(w, r, f, next, func(w http.ResponseWriter) {
+			writeError(w, f.Status, f.Reason, messageFor(f.Reason))
+		})
 	})
 }
 
