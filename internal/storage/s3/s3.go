@@ -9,8 +9,11 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -173,6 +177,17 @@ func (s *Storage) key(name string) string { return s.prefix + name }
 // holds one part in memory; an error from r or from S3, or a cancelled ctx,
 // aborts the upload and leaves no object. An error from r is returned
 // wrapped (errors.Is finds it).
+//
+// Every request of the upload (initiate, each part, complete, abort) that
+// fails for a passing reason (429, 5xx, S3's SlowDown/InternalError and
+// the like, a reset connection) is tried again by minio-go, up to
+// Config.MaxRetries times with exponential backoff; a part is sent again
+// from memory. Two cases it cannot see through are handled here: a
+// complete whose answer was lost (the retry finds no such upload, though
+// the object exists: Put accepts it when its size and multipart ETag are
+// those of the parts sent), and an initiate whose answer was lost (its
+// upload is left open: Put aborts every open upload of the key after it
+// is done).
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
 	if err := backup.CheckFileName(name); err != nil {
 		return 0, err
@@ -180,7 +195,8 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("upload %s to S3: %w", name, err)
 	}
-	src := &sourceReader{ctx: ctx, r: r}
+	src := &sourceReader{ctx: ctx, r: r, partSize: int64(s.partSize), part: md5.New(), whole: md5.New()}
+	defer s.abortOrphans(ctx, name)
 	// An empty file goes up as a single PUT: some servers (gofakes3) reject
 	// a multipart upload whose only part is empty.
 	var first [1]byte
@@ -207,17 +223,52 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 		if src.err != nil && errors.Is(err, src.err) {
 			return 0, fmt.Errorf("upload %s to S3: read the data: %w", name, err)
 		}
+		if src.eof && minio.ToErrorResponse(err).Code == "NoSuchUpload" && s.completedDespite(ctx, name, src) {
+			return src.n, nil
+		}
 		return 0, s.mapError(err, "upload "+name+" to S3")
 	}
 	return info.Size, nil
 }
 
+// completedDespite reports whether the object name holds exactly what src
+// sent: the same size, and an ETag made of its parts' MD5s (as S3 gives a
+// multipart upload) or the MD5 of all of it (as some S3-compatible servers
+// do).
+func (s *Storage) completedDespite(ctx context.Context, name string, src *sourceReader) bool {
+	oi, err := s.client.StatObject(ctx, s.bucket, s.key(name), minio.StatObjectOptions{})
+	if err != nil || oi.Size != src.n {
+		return false
+	}
+	etag := strings.Trim(oi.ETag, `"`)
+	return etag == src.multipartETag() || etag == hex.EncodeToString(src.whole.Sum(nil))
+}
+
+// abortOrphans aborts every multipart upload of name left open, best
+// effort: one whose initiate answer was lost is known to nobody else.
+func (s *Storage) abortOrphans(ctx context.Context, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_ = s.client.RemoveIncompleteUpload(ctx, s.bucket, s.key(name))
+}
+
 // sourceReader remembers the error its reader returned, so Put can tell it
-// from an S3 error, and stops a copy when ctx is cancelled.
+// from an S3 error, stops a copy when ctx is cancelled, and computes the
+// ETags S3 servers give what was read: the MD5 of its parts' MD5s (parts
+// of partSize bytes, as minio-go cuts them) for a multipart upload, or the
+// MD5 of all of it.
 type sourceReader struct {
 	ctx context.Context
 	r   io.Reader
 	err error
+	eof bool  // r was read to its end
+	n   int64 // bytes read
+
+	partSize int64
+	part     hash.Hash // MD5 of the current part
+	inPart   int64     // its bytes so far
+	sums     []byte    // MD5s of the parts before it
+	whole    hash.Hash // MD5 of everything
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
@@ -226,10 +277,41 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
+	s.sum(p[:n])
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
 		s.err = err
 	}
 	return n, err
+}
+
+func (s *sourceReader) sum(b []byte) {
+	s.n += int64(len(b))
+	s.whole.Write(b)
+	for len(b) > 0 {
+		k := min(int64(len(b)), s.partSize-s.inPart)
+		s.part.Write(b[:k])
+		s.inPart += k
+		b = b[k:]
+		if s.inPart == s.partSize {
+			s.sums = s.part.Sum(s.sums)
+			s.part.Reset()
+			s.inPart = 0
+		}
+	}
+}
+
+// multipartETag is the ETag of an object uploaded in parts from what was
+// read: hex(MD5(MD5(part 1) ... MD5(part N)))-N.
+func (s *sourceReader) multipartETag() string {
+	sums := s.sums
+	if s.inPart > 0 {
+		sums = s.part.Sum(sums)
+	}
+	whole := md5.Sum(sums)
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(whole[:]), len(sums)/md5.Size)
 }
 
 // Open implements backup.Storage. The content streams from S3 as it is read;
