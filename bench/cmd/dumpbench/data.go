@@ -183,13 +183,74 @@ FROM (SELECT seq, CRC32(CONCAT('appt', seq)) AS h, CRC32(seq * 7919) AS h2 FROM 
 		patients, elt("s.h2 >> 7", departments...), elt("s.h >> 8", reasons...), from, to)
 }
 
-// fillDatabase creates the schema in db and inserts patients rows and twice
-// as many appointments, in batches, as root over conn.
+// dataSet is one kind of database the benchmark fills: its schema and how
+// to fill its tables for a given number of patients.
+type dataSet struct {
+	name string
+	// about describes the data for the report.
+	about string
+	// schema builds the tables (and any trigger or routine); definer is
+	// the quoted 'user'@'%' that owns the stored objects.
+	schema func(definer string) []string
+	tables []tableFill
+}
+
+// tableFill fills one table in batches: rows(patients) rows, inserted by
+// insert(from, to, patients) for ids [from, to].
+type tableFill struct {
+	name   string
+	rows   func(patients int) int
+	insert func(from, to, patients int) string
+}
+
+// dataSets are the data sets -sizes can name; the first is the default.
+var dataSets = []dataSet{
+	{
+		name:  "mixed",
+		about: "patients with a free-text notes column (clinical prose, vital signs, base64 attachments for a third of the rows) and two appointments per patient, a trigger and a routine; compresses to about 25% with gzip -6",
+		schema: func(definer string) []string {
+			return []string{
+				createPatients,
+				createAppointments,
+				// A trigger and a routine, so --routines/--triggers have work.
+				"CREATE DEFINER=" + definer + ` TRIGGER patients_touch BEFORE UPDATE ON patients FOR EACH ROW SET NEW.updated_at = CURRENT_TIMESTAMP`,
+				"CREATE DEFINER=" + definer + ` PROCEDURE patient_count(OUT n INT) READS SQL DATA SELECT COUNT(*) INTO n FROM patients`,
+			}
+		},
+		tables: []tableFill{
+			{"patients", func(p int) int { return p }, func(from, to, _ int) string { return patientsInsert(from, to) }},
+			{"appointments", func(p int) int { return 2 * p }, appointmentsInsert},
+		},
+	},
+	{
+		name:   "text",
+		about:  "one patients table of 37 short text columns (names, codes, addresses, dates as text; no free text, no blobs); compresses to about 20% with gzip -6",
+		schema: func(string) []string { return []string{createTextPatients} },
+		tables: []tableFill{
+			{"patients", func(p int) int { return p }, func(from, to, _ int) string { return textPatientsInsert(from, to) }},
+		},
+	},
+}
+
+// findDataSet returns the data set of that name.
+func findDataSet(name string) (*dataSet, error) {
+	var names []string
+	for i := range dataSets {
+		if dataSets[i].name == name {
+			return &dataSets[i], nil
+		}
+		names = append(names, dataSets[i].name)
+	}
+	return nil, fmt.Errorf("unknown data set %q (have %s)", name, strings.Join(names, ", "))
+}
+
+// fill creates the data set's schema in db and fills its tables for
+// patients patients, in batches, as root.
 //
 // The trigger and the routine are owned by user (the benchmark's database
 // user), as the application's own objects would be, so its dumps can read
 // their definitions.
-func fillDatabase(ctx context.Context, root *sql.DB, db, user string, patients int, logf func(string, ...any)) error {
+func (d *dataSet) fill(ctx context.Context, root *sql.DB, db, user string, patients int, logf func(string, ...any)) error {
 	definer := "'" + strings.ReplaceAll(user, "'", "''") + "'@'%'"
 	conn, err := root.Conn(ctx)
 	if err != nil {
@@ -206,46 +267,172 @@ func fillDatabase(ctx context.Context, root *sql.DB, db, user string, patients i
 		}
 		return nil
 	}
-	for _, q := range []string{
-		"USE `" + db + "`",
-		"SET SESSION foreign_key_checks = 0",
-		"SET SESSION unique_checks = 0",
-		createPatients,
-		createAppointments,
-		// A trigger and a routine, so --routines/--triggers have work.
-		"CREATE DEFINER=" + definer + ` TRIGGER patients_touch BEFORE UPDATE ON patients FOR EACH ROW SET NEW.updated_at = CURRENT_TIMESTAMP`,
-		"CREATE DEFINER=" + definer + ` PROCEDURE patient_count(OUT n INT) READS SQL DATA SELECT COUNT(*) INTO n FROM patients`,
-	} {
+	setup := []string{"USE `" + db + "`", "SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0"}
+	for _, q := range append(setup, d.schema(definer)...) {
 		if err := exec(q); err != nil {
 			return err
 		}
 	}
 	const batch = 100000
-	start := time.Now()
-	for from := 1; from <= patients; from += batch {
-		to := min(from+batch-1, patients)
-		if err := exec(patientsInsert(from, to)); err != nil {
-			return err
+	var names []string
+	for _, t := range d.tables {
+		start := time.Now()
+		rows := t.rows(patients)
+		for from := 1; from <= rows; from += batch {
+			if err := exec(t.insert(from, min(from+batch-1, rows), patients)); err != nil {
+				return err
+			}
 		}
+		logf("  %s: %d rows in %v", t.name, rows, time.Since(start).Round(time.Millisecond))
+		names = append(names, t.name)
 	}
-	logf("  patients: %d rows in %v", patients, time.Since(start).Round(time.Millisecond))
-	start = time.Now()
-	appts := 2 * patients
-	for from := 1; from <= appts; from += batch {
-		to := min(from+batch-1, appts)
-		if err := exec(appointmentsInsert(from, to, patients)); err != nil {
-			return err
-		}
-	}
-	logf("  appointments: %d rows in %v", appts, time.Since(start).Round(time.Millisecond))
-	return exec("ANALYZE TABLE patients, appointments")
+	return exec("ANALYZE TABLE " + strings.Join(names, ", "))
 }
 
-// rowCounts returns the rows in patients and appointments.
-func rowCounts(ctx context.Context, root *sql.DB, db string) (p, a int64, err error) {
-	if err = root.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+db+"`.patients").Scan(&p); err != nil {
-		return
+// rowCounts returns the rows in each of the data set's tables.
+func (d *dataSet) rowCounts(ctx context.Context, root *sql.DB, db string) ([]int64, error) {
+	counts := make([]int64, len(d.tables))
+	for i, t := range d.tables {
+		if err := root.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+db+"`.`"+t.name+"`").Scan(&counts[i]); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t.name, err)
+		}
 	}
-	err = root.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+db+"`.appointments").Scan(&a)
-	return
+	return counts, nil
+}
+
+// The "text" data set: one patients table of short text columns only (no
+// free text, no blobs, no second table), the shape of a registration
+// system's master table. Its dump is highly compressible (about a fifth of
+// its size with gzip -6), so compression is cheap and the pipeline's own
+// overhead (pipes, copies, hand-offs) shows.
+const createTextPatients = `CREATE TABLE patients (
+  id INT UNSIGNED NOT NULL,
+  mrn CHAR(10) NOT NULL,
+  title VARCHAR(8) NOT NULL,
+  first_name VARCHAR(50) NOT NULL,
+  middle_name VARCHAR(50) NULL,
+  last_name VARCHAR(50) NOT NULL,
+  gender VARCHAR(8) NOT NULL,
+  date_of_birth VARCHAR(10) NOT NULL,
+  blood_type VARCHAR(3) NULL,
+  marital_status VARCHAR(12) NOT NULL,
+  phone VARCHAR(20) NULL,
+  mobile VARCHAR(20) NULL,
+  email VARCHAR(120) NULL,
+  preferred_contact VARCHAR(8) NOT NULL,
+  address VARCHAR(120) NOT NULL,
+  city VARCHAR(60) NOT NULL,
+  region VARCHAR(40) NOT NULL,
+  postal_code VARCHAR(10) NOT NULL,
+  country VARCHAR(40) NOT NULL,
+  language VARCHAR(20) NOT NULL,
+  religion VARCHAR(20) NULL,
+  ethnicity VARCHAR(30) NULL,
+  occupation VARCHAR(40) NOT NULL,
+  insurer VARCHAR(40) NOT NULL,
+  insurance_number VARCHAR(24) NULL,
+  gp_name VARCHAR(60) NOT NULL,
+  gp_practice VARCHAR(60) NOT NULL,
+  next_of_kin VARCHAR(60) NULL,
+  next_of_kin_relation VARCHAR(20) NULL,
+  next_of_kin_phone VARCHAR(20) NULL,
+  pharmacy VARCHAR(80) NOT NULL,
+  referral_source VARCHAR(30) NOT NULL,
+  allergies VARCHAR(60) NOT NULL,
+  ward VARCHAR(30) NOT NULL,
+  status VARCHAR(12) NOT NULL,
+  registered_at VARCHAR(19) NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`
+
+var (
+	regions     = []string{"North", "South", "East", "West", "Central", "Highlands", "Lowlands", "Coast", "Valley", "Lakes"}
+	marital     = []string{"single", "married", "divorced", "widowed", "partnered"}
+	languages   = []string{"English", "Spanish", "Portuguese", "French", "Polish", "Arabic", "Mandarin", "Urdu", "Yoruba", "German"}
+	occupations = []string{"teacher", "nurse", "retired", "student", "engineer", "driver", "shop assistant", "farmer", "accountant",
+		"cleaner", "electrician", "unemployed", "software developer", "chef", "police officer", "carer"}
+	insurers = []string{"National Health Service", "Blue Shield Mutual", "Acme Health Insurance", "Guardian Care", "Unity Health Plan",
+		"Self-pay"}
+	relations = []string{"spouse", "daughter", "son", "mother", "father", "sister", "brother", "friend", "partner"}
+	allergies = []string{"none known", "none known", "none known", "penicillin", "peanuts", "latex", "shellfish", "aspirin",
+		"sulfonamides", "pollen, dust"}
+	wards       = []string{"outpatient", "Ward 1A", "Ward 2B", "Ward 3C", "Maternity", "Paediatrics", "Day Surgery", "ICU"}
+	statuses    = []string{"active", "active", "active", "active", "discharged", "deceased", "transferred"}
+	titles      = []string{"Mr", "Mrs", "Ms", "Miss", "Dr", "Mx"}
+	contacts    = []string{"phone", "email", "post", "sms"}
+	religions   = []string{"none", "Christian", "Muslim", "Hindu", "Jewish", "Buddhist", "Sikh", "not stated"}
+	ethnicities = []string{"White", "Black", "Asian", "Hispanic", "Mixed", "Other", "not stated"}
+	referrals   = []string{"self", "GP referral", "emergency department", "specialist referral", "transfer", "walk-in"}
+)
+
+// textPatientsInsert fills the text data set's patients ids [from, to].
+func textPatientsInsert(from, to int) string {
+	fn := elt("s.h", firstNames...)
+	ln := elt("s.h2 >> 3", lastNames...)
+	return fmt.Sprintf(`INSERT INTO patients
+SELECT s.seq,
+  CONCAT('MRN', LPAD(s.seq, 7, '0')),
+  %[1]s,
+  %[2]s,
+  IF(s.h %% 3 = 0, NULL, %[3]s),
+  %[4]s,
+  %[5]s,
+  DATE_FORMAT(DATE '1930-01-01' + INTERVAL (s.h %% 33000) DAY, '%%Y-%%m-%%d'),
+  IF(s.h2 %% 7 = 0, NULL, %[6]s),
+  %[7]s,
+  CONCAT('+1-', 200 + (s.h >> 5) %% 800, '-555-', LPAD(s.h2 %% 10000, 4, '0')),
+  IF(s.h2 %% 4 = 0, NULL, CONCAT('+1-', 300 + (s.h2 >> 7) %% 700, '-', LPAD((s.h >> 3) %% 10000000, 7, '0'))),
+  IF(s.h %% 11 = 0, NULL, CONCAT(LOWER(REPLACE(%[2]s, ' ', '')), '.', LOWER(REPLACE(REPLACE(%[4]s, ' ', ''), '''', '')), '@', %[8]s)),
+  %[24]s,
+  CONCAT(1 + s.h2 %% 999, ' ', %[9]s, ' ', %[10]s),
+  %[11]s,
+  %[12]s,
+  LPAD((s.h >> 7) %% 100000, 5, '0'),
+  'United States',
+  %[13]s,
+  IF(s.h2 %% 6 = 0, NULL, %[25]s),
+  IF(s.h %% 6 = 0, NULL, %[26]s),
+  %[14]s,
+  %[15]s,
+  IF(s.h %% 9 = 0, NULL, CONCAT('INS-', LPAD(s.h2 %% 1000000, 6, '0'))),
+  CONCAT('Dr ', %[16]s),
+  CONCAT(%[29]s, ' Family Practice'),
+  IF(s.h2 %% 5 = 0, NULL, CONCAT(%[17]s, ' ', %[4]s)),
+  IF(s.h2 %% 5 = 0, NULL, %[18]s),
+  IF(s.h2 %% 5 = 0, NULL, CONCAT('+1-', 200 + (s.h2 >> 17) %% 800, '-555-', LPAD((s.h >> 9) %% 10000, 4, '0'))),
+  CONCAT(%[27]s, ' Pharmacy, ', %[11]s),
+  %[28]s,
+  %[19]s,
+  %[20]s,
+  %[21]s,
+  DATE_FORMAT(TIMESTAMP '2012-01-01 00:00:00' + INTERVAL (s.h2 %% 4100) DAY, '%%Y-%%m-%%d 09:00:00')
+FROM (SELECT seq, CRC32(seq) AS h, CRC32(CONCAT('hms', seq)) AS h2 FROM seq_%[22]d_to_%[23]d) s`,
+		elt("s.h2 >> 14", titles...),
+		fn,
+		elt("s.h >> 15", firstNames...),
+		ln,
+		elt("s.h >> 4", "female", "male", "other"),
+		elt("s.h2 >> 2", bloodTypes...),
+		elt("s.h >> 11", marital...),
+		elt("s.h2 >> 9", "example.org", "mail.example.com", "example.net", "inbox.example"),
+		elt("s.h >> 6", streets...),
+		elt("s.h2 >> 6", streetKinds...),
+		elt("s.h >> 10", cities...),
+		elt("s.h2 >> 10", regions...),
+		elt("s.h >> 12", languages...),
+		elt("s.h2 >> 11", occupations...),
+		elt("s.h >> 13", insurers...),
+		elt("s.h2 >> 13", lastNames...),
+		elt("s.h >> 16", firstNames...),
+		elt("s.h2 >> 15", relations...),
+		elt("s.h >> 17", allergies...),
+		elt("s.h2 >> 16", wards...),
+		elt("s.h >> 18", statuses...),
+		from, to,
+		elt("s.h >> 19", contacts...),
+		elt("s.h2 >> 18", religions...),
+		elt("s.h >> 20", ethnicities...),
+		elt("s.h2 >> 19", streets...),
+		elt("s.h >> 21", referrals...),
+		elt("s.h2 >> 20", cities...))
 }

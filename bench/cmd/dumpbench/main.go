@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,26 +30,36 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/testutil"
 )
 
-// sizeSpec is one database size to measure.
+// sizeSpec is one database to measure: a data set at a size.
 type sizeSpec struct {
 	Name     string `json:"name"`
 	Patients int    `json:"patients"`
 	Restores int    `json:"restores"`
+	Data     string `json:"data"` // a dataSets name
 }
 
+// parseSizes parses -sizes: name:patients:restores[:data], comma-separated.
 func parseSizes(s string) ([]sizeSpec, error) {
 	var out []sizeSpec
+	const want = "want name:patients:restores[:data]"
 	for part := range strings.SplitSeq(s, ",") {
 		f := strings.Split(strings.TrimSpace(part), ":")
-		if len(f) != 3 {
-			return nil, fmt.Errorf("size %q: want name:patients:restores", part)
+		if len(f) != 3 && len(f) != 4 {
+			return nil, fmt.Errorf("size %q: %s", part, want)
 		}
 		p, err1 := strconv.Atoi(f[1])
 		r, err2 := strconv.Atoi(f[2])
 		if err1 != nil || err2 != nil || p < 1 || r < 0 {
-			return nil, fmt.Errorf("size %q: want name:patients:restores", part)
+			return nil, fmt.Errorf("size %q: %s", part, want)
 		}
-		out = append(out, sizeSpec{Name: f[0], Patients: p, Restores: r})
+		data := dataSets[0].name
+		if len(f) == 4 {
+			data = f[3]
+		}
+		if _, err := findDataSet(data); err != nil {
+			return nil, fmt.Errorf("size %q: %w", part, err)
+		}
+		out = append(out, sizeSpec{Name: f[0], Patients: p, Restores: r, Data: data})
 	}
 	return out, nil
 }
@@ -83,7 +94,7 @@ type env struct {
 // sizeResult holds every run of one size.
 type sizeResult struct {
 	Spec          sizeSpec `json:"spec"`
-	Appointments  int      `json:"appointments"`
+	Rows          []int64  `json:"rows"` // per table of the data set
 	DumpBytes     int64    `json:"dump_bytes"`
 	InnoDBBytes   int64    `json:"innodb_bytes"`
 	FillSeconds   float64  `json:"fill_seconds"`
@@ -106,7 +117,8 @@ func main() {
 	var opt options
 	var sizes string
 	flag.StringVar(&opt.hmsbackup, "hmsbackup", "bin/hmsbackup", "the hmsbackup binary to measure")
-	flag.StringVar(&sizes, "sizes", "small:145000:2,large:650000:2", "comma-separated name:patients:restores (appointments = 2 x patients)")
+	flag.StringVar(&sizes, "sizes", "small:145000:2,large:650000:2,text:1000000:0:text",
+		"comma-separated name:patients:restores[:data]; data is mixed (the default: patients with notes and 2 x patients appointments) or text (patients of short text columns only)")
 	flag.IntVar(&opt.reps, "reps", 3, "repetitions of each backup measurement (interleaved); the median is reported")
 	flag.StringVar(&opt.workDir, "workdir", "", "directory for the server and the backups (default: a new temp dir, removed at the end)")
 	flag.BoolVar(&opt.keep, "keep", false, "keep the work directory")
@@ -261,7 +273,14 @@ func (e *env) tuneServer(ctx context.Context) error {
 }
 
 func (e *env) benchSize(ctx context.Context, spec sizeSpec) (*sizeResult, error) {
-	res := &sizeResult{Spec: spec, Appointments: 2 * spec.Patients}
+	res := &sizeResult{Spec: spec}
+	data, err := findDataSet(spec.Data)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range data.tables {
+		res.Rows = append(res.Rows, int64(t.rows(spec.Patients)))
+	}
 	dbName := "hms_" + spec.Name
 	dsn, err := e.server.NewDatabase(ctx, dbName)
 	if err != nil {
@@ -277,9 +296,9 @@ func (e *env) benchSize(ctx context.Context, spec sizeSpec) (*sizeResult, error)
 		return nil, err
 	}
 
-	e.logf("[%s] filling %s: %d patients, %d appointments", spec.Name, dbName, spec.Patients, res.Appointments)
+	e.logf("[%s] filling %s: data set %s, %d patients", spec.Name, dbName, data.name, spec.Patients)
 	start := time.Now()
-	if err := fillDatabase(ctx, e.root, dbName, cfg.User, spec.Patients, e.logf); err != nil {
+	if err := data.fill(ctx, e.root, dbName, cfg.User, spec.Patients, e.logf); err != nil {
 		return nil, err
 	}
 	res.FillSeconds = time.Since(start).Seconds()
@@ -305,7 +324,7 @@ func (e *env) benchSize(ctx context.Context, spec sizeSpec) (*sizeResult, error)
 		return res, nil
 	}
 	if e.opt.sizeOnly {
-		fmt.Printf("%s: %d patients, dump %d bytes (%.1f bytes/patient incl. 2 appointments)\n",
+		fmt.Printf("%s: %d patients, dump %d bytes (%.1f bytes/patient incl. other tables' rows)\n",
 			spec.Name, spec.Patients, n, float64(n)/float64(spec.Patients))
 		return res, e.server.Exec(ctx, "DROP DATABASE `"+dbName+"`")
 	}
@@ -396,18 +415,22 @@ func (e *env) benchSize(ctx context.Context, spec sizeSpec) (*sizeResult, error)
 		}
 	}
 
-	wantP, wantA, err := rowCounts(ctx, e.root, dbName)
+	want, err := data.rowCounts(ctx, e.root, dbName)
 	if err != nil {
 		return res, err
 	}
 	check := func(what string) error {
-		p, a, err := rowCounts(ctx, e.root, dbName)
+		got, err := data.rowCounts(ctx, e.root, dbName)
 		if err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("after %s: patients %d, appointments %d", what, p, a)
-		if p != wantP || a != wantA {
-			return fmt.Errorf("%s, want %d and %d", msg, wantP, wantA)
+		var counts []string
+		for i, t := range data.tables {
+			counts = append(counts, fmt.Sprintf("%s %d", t.name, got[i]))
+		}
+		msg := fmt.Sprintf("after %s: %s", what, strings.Join(counts, ", "))
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%s, want %v", msg, want)
 		}
 		res.RestoreChecks = append(res.RestoreChecks, msg)
 		return nil

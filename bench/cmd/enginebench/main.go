@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,8 +36,33 @@ func main() {
 	comp := flag.String("compression", "gzip", "gzip or zstd")
 	level := flag.Int("level", 0, "compress.Level: 0 default, 1 fastest, 2-9")
 	keep := flag.Bool("keep", false, "keep the backup file")
+	cpuProfile := flag.String("cpuprofile", "", "write a pprof CPU profile of the backup to this file")
+	blockProfile := flag.String("blockprofile", "", "write a pprof block profile (every blocking event) to this file")
 	flag.Parse()
-	if err := run(*dir, *comp, *level, *keep); err != nil {
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(1)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "enginebench: cpu profile:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(*dir, *comp, *level, *keep)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if *blockProfile != "" {
+		if f, perr := os.Create(*blockProfile); perr == nil {
+			_ = pprof.Lookup("block").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "enginebench:", err)
 		os.Exit(1)
 	}

@@ -53,16 +53,21 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
 	cmd := creds.command(runCtx, d.dumpCmd, dumpArgs(creds.path, d.db)...)
 	stderr := newTailBuffer(stderrLimit)
 	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
+	pr, pw, capacity, err := toolPipe()
 	if err != nil {
 		return backup.Wrap(err, backup.EINTERNAL, "cannot set up the dump of MySQL database %q", d.db)
 	}
-	if err := cmd.Start(); err != nil {
+	defer pr.Close()
+	cmd.Stdout = pw
+	err = cmd.Start()
+	pw.Close() // the tool has its copy; its exit ends our reads with EOF
+	if err != nil {
 		if ctx.Err() != nil {
 			return d.interrupted(ctx, "dump")
 		}
 		return startError(err, d.dumpCmd)
 	}
+	stdout := newPipeReader(pr, capacity)
 
 	// Copy in large chunks and keep the last bytes to check the trailer.
 	tail := newTailBuffer(512)
