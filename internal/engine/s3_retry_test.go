@@ -3,13 +3,9 @@ package engine_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
-
-	"pgregory.net/rapid"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
@@ -170,60 +166,20 @@ func TestS3PermanentErrorIsLocalOnlyThenSynced(t *testing.T) {
 // Issue 6: any two passing failures on any requests of the S3 upload that
 // Engine.CreateBackup or Engine.Sync makes (rapid picks which and how) end
 // with the backup on S3, byte-identical, with the flags right and no
-// upload left open.
+// upload left open. Sizes: one part, and two (the second short).
 func TestS3UploadSurvivesAnyTwoTransientFaults(t *testing.T) {
-	kinds := make([]string, 0, len(transientS3Faults))
-	for k := range transientS3Faults {
-		kinds = append(kinds, k)
-	}
-	slices.Sort(kinds)
-	// One part, and two (the second short); the requests a fault-free
-	// upload of each makes.
-	sizes := []int{100, s3.MinPartSize + 4096}
-	requests := map[int]int{}
-	for _, size := range sizes {
+	checkAnyTwoTransientFaults(t, []int{100, s3.MinPartSize + 4096}, transientS3Faults, func(t *testing.T) faultyRemote[s3fake.Fault] {
 		s := newS3Fixture(t)
-		s.db.content = make([]byte, size)
-		rand.Read(s.db.content)
-		before := s.fake.Total()
-		s.create(t)
-		requests[size] = s.fake.Total() - before
-	}
-	rapid.Check(t, func(rt *rapid.T) {
-		s := newS3Fixture(t)
-		ctx := context.Background()
-		size := rapid.SampledFrom(sizes).Draw(rt, "size")
-		s.db.content = make([]byte, size)
-		rand.Read(s.db.content)
-		viaSync := rapid.Bool().Draw(rt, "via Sync")
-		var id int64
-		if viaSync {
-			// S3 refuses the first upload for good; Sync makes it.
-			s.fake.FailNext(s3fake.RouteInitiate, s3fake.Fault{Status: http.StatusForbidden, Reason: "AccessDenied"}, 1)
-			id = s.create(t).ID
-			s.notifier.sent = nil
+		return faultyRemote[s3fake.Fault]{
+			fixture:  s.fixture,
+			notifier: s.notifier,
+			requests: s.fake.Total,
+			pending:  s.fake.Pending,
+			failNth:  s.fake.FailNthRequest,
+			refuseNext: func() {
+				s.fake.FailNext(s3fake.RouteInitiate, s3fake.Fault{Status: http.StatusForbidden, Reason: "AccessDenied"}, 1)
+			},
+			check: s.checkOnS3,
 		}
-		n := requests[size]
-		first := rapid.IntRange(1, n).Draw(rt, "first faulty request")
-		second := rapid.IntRange(1, n).Filter(func(i int) bool { return i != first }).Draw(rt, "second faulty request")
-		for _, i := range []int{first, second} {
-			kind := rapid.SampledFrom(kinds).Draw(rt, fmt.Sprintf("fault on request %d", i))
-			s.fake.FailNthRequest(i, transientS3Faults[kind])
-		}
-		if viaSync {
-			if res, err := s.eng.Sync(ctx, alice); err != nil || res.Uploaded != 1 {
-				rt.Fatalf("Sync: %+v, %v", res, err)
-			}
-		} else {
-			b, err := s.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceScheduled, Actor: alice})
-			if err != nil {
-				rt.Fatalf("CreateBackup: %v", err)
-			}
-			id = b.ID
-		}
-		if p := s.fake.Pending(); p != 0 {
-			rt.Fatalf("%d faults did not fire", p)
-		}
-		s.checkOnS3(rt, id)
 	})
 }

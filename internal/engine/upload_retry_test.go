@@ -158,57 +158,92 @@ func TestFailedUploadIsCleanedUpDespiteFaultsAndSyncedLater(t *testing.T) {
 // Engine.CreateBackup or Engine.Sync makes (rapid picks which and how),
 // end with the backup on Drive, byte-identical, with the flags right.
 func TestDriveUploadSurvivesAnyTwoTransientFaults(t *testing.T) {
-	kinds := make([]string, 0, len(transientDriveFaults))
-	for k := range transientDriveFaults {
+	checkAnyTwoTransientFaults(t, []int{100, 700 * 1024}, transientDriveFaults, func(t *testing.T) faultyRemote[drivefake.Fault] {
+		d := newDriveFixture(t)
+		return faultyRemote[drivefake.Fault]{
+			fixture:  d.fixture,
+			notifier: d.notifier,
+			requests: d.fake.TotalRequests,
+			pending:  d.fake.PendingFaults,
+			failNth:  d.fake.FailNthRequest,
+			// A folder Drive says is not shared: a permanent error.
+			refuseNext: func() { d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "forbidden", 1) },
+			check:      d.checkOnDrive,
+		}
+	})
+}
+
+// faultyRemote is an engine fixture whose one remote's server can be made
+// to fail, for checkAnyTwoTransientFaults.
+type faultyRemote[F any] struct {
+	*fixture
+	notifier   *recordingNotifier
+	requests   func() int       // requests the server has had
+	pending    func() int       // injected faults not fired yet
+	failNth    func(n int, f F) // fail the nth request from now with f
+	refuseNext func()           // fail the next upload for good
+	check      func(tb, int64)  // the backup is on the remote, flags right
+}
+
+// checkAnyTwoTransientFaults checks issue 6's property on a remote: any
+// two passing failures (from faults), on any requests of the upload that
+// Engine.CreateBackup or Engine.Sync makes of a backup of one of sizes
+// (rapid picks which requests, which failures, and the path), end with the
+// backup on the remote as check says.
+func checkAnyTwoTransientFaults[F any](t *testing.T, sizes []int, faults map[string]F, open func(*testing.T) faultyRemote[F]) {
+	kinds := make([]string, 0, len(faults))
+	for k := range faults {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds) // rapid replays a failure only from a fixed order
+	content := func(size int) []byte {
+		b := make([]byte, size)
+		rand.Read(b)
+		return b
+	}
 	// The number of requests of a fault-free upload of each size.
-	sizes := []int{100, 700 * 1024}
 	requests := map[int]int{}
 	for _, size := range sizes {
-		d := newDriveFixture(t)
-		d.db.content = make([]byte, size)
-		rand.Read(d.db.content)
-		before := d.fake.TotalRequests()
-		d.create(t)
-		requests[size] = d.fake.TotalRequests() - before
+		r := open(t)
+		r.db.content = content(size)
+		before := r.requests()
+		r.create(t)
+		requests[size] = r.requests() - before
 	}
 	rapid.Check(t, func(rt *rapid.T) {
-		d := newDriveFixture(t)
+		r := open(t)
 		ctx := context.Background()
 		size := rapid.SampledFrom(sizes).Draw(rt, "size")
-		d.db.content = make([]byte, size)
-		rand.Read(d.db.content)
+		r.db.content = content(size)
 		viaSync := rapid.Bool().Draw(rt, "via Sync")
 		var id int64
 		if viaSync {
-			// Drive refuses the first upload for good; Sync makes it.
-			d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "forbidden", 1)
-			id = d.create(t).ID
-			d.notifier.sent = nil
+			// The remote refuses the first upload for good; Sync makes it.
+			r.refuseNext()
+			id = r.create(t).ID
+			r.notifier.sent = nil
 		}
 		n := requests[size]
 		first := rapid.IntRange(1, n).Draw(rt, "first faulty request")
 		second := rapid.IntRange(1, n).Filter(func(i int) bool { return i != first }).Draw(rt, "second faulty request")
 		for _, i := range []int{first, second} {
 			kind := rapid.SampledFrom(kinds).Draw(rt, fmt.Sprintf("fault on request %d", i))
-			d.fake.FailNthRequest(i, transientDriveFaults[kind])
+			r.failNth(i, faults[kind])
 		}
 		if viaSync {
-			if res, err := d.eng.Sync(ctx, alice); err != nil || res.Uploaded != 1 {
+			if res, err := r.eng.Sync(ctx, alice); err != nil || res.Uploaded != 1 {
 				rt.Fatalf("Sync: %+v, %v", res, err)
 			}
 		} else {
-			b, err := d.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceScheduled, Actor: alice})
+			b, err := r.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceScheduled, Actor: alice})
 			if err != nil {
 				rt.Fatalf("CreateBackup: %v", err)
 			}
 			id = b.ID
 		}
-		if p := d.fake.PendingFaults(); p != 0 {
+		if p := r.pending(); p != 0 {
 			rt.Fatalf("%d faults did not fire", p)
 		}
-		d.checkOnDrive(rt, id)
+		r.check(rt, id)
 	})
 }
