@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive/drivefake"
+	"github.com/hmsbackup/hmsbackup/internal/storage/s3/s3fake"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -127,5 +129,35 @@ func TestGoogleDriveThroughTheCLI(t *testing.T) {
 	}
 	if key, _ := os.ReadFile(key); strings.Contains(r.stderr, string(key[:40])) {
 		t.Errorf("credentials leaked into stderr")
+	}
+}
+
+// Issue 6, through the CLI: a SlowDown on the upload's part and a lost
+// answer to its complete are waited out; the backup is on S3 with no
+// warning and no multipart upload is left open.
+func TestS3TransientFaultsThroughTheCLI(t *testing.T) {
+	fake, err := s3fake.New("hms-backups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	env := map[string]string{
+		"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_S3_ENDPOINT": fake.URL(), "HMSBACKUP_S3_BUCKET": "hms-backups",
+		"HMSBACKUP_S3_ACCESS_KEY": "AK", "HMSBACKUP_S3_SECRET_KEY": "very-secret-key",
+	}
+	fake.FailRequest(s3fake.RoutePart, 1, s3fake.Fault{Status: http.StatusServiceUnavailable, Reason: "SlowDown"})
+	fake.FailRequest(s3fake.RouteComplete, 1, s3fake.Fault{Status: http.StatusInternalServerError, Reason: "InternalError", Lose: true})
+	b := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	if b["is_on_s3"] != true || b["warning"] != "" || fake.Pending() != 0 {
+		t.Fatalf("create with a SlowDown and a lost complete: %v (faults pending: %d)", b, fake.Pending())
+	}
+	if n, err := fake.OpenUploads("hms-backups"); err != nil || n != 0 {
+		t.Errorf("%d multipart uploads left open (%v)", n, err)
+	}
+	// verify re-hashes the S3 copy and would clear is_on_s3 if it differed.
+	id := fmt.Sprint(b["id"])
+	mustOK(t, cliRun(t, env, "verify", id))
+	if s := decodeBackup(t, mustOK(t, cliRun(t, env, "show", id, "--json")).stdout); s["is_on_s3"] != true {
+		t.Errorf("after verify: %v", s)
 	}
 }
