@@ -183,9 +183,9 @@ func (s *Storage) key(name string) string { return s.prefix + name }
 // the like, a reset connection) is tried again by minio-go, up to
 // Config.MaxRetries times with exponential backoff; a part is sent again
 // from memory. Two cases it cannot see through are handled here: a
-// complete whose answer was lost (the retry finds no such upload, though
-// the object exists: Put accepts it when its size and multipart ETag are
-// those of the parts sent), and an initiate whose answer was lost (its
+// complete whose answer was lost or cut short (the retry finds no such
+// upload, though the object exists: when all was sent, Put accepts an
+// object whose size and ETag are those of what it sent), and an initiate whose answer was lost (its
 // upload is left open: Put aborts every open upload of the key after it
 // is done).
 func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, error) {
@@ -223,7 +223,10 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 		if src.err != nil && errors.Is(err, src.err) {
 			return 0, fmt.Errorf("upload %s to S3: read the data: %w", name, err)
 		}
-		if src.eof && minio.ToErrorResponse(err).Code == "NoSuchUpload" && s.completedDespite(ctx, name, src) {
+		// All was sent, so the object may exist although the answer said
+		// otherwise (a lost answer to the complete makes its retry find no
+		// such upload; an answer cut short looks like a network error).
+		if src.eof && s.completedDespite(ctx, name, src) {
 			return src.n, nil
 		}
 		return 0, s.mapError(err, "upload "+name+" to S3")
