@@ -26,7 +26,7 @@ const credentialFilePrefix = "hmsbackup-mysql-"
 // credentials hands the tools the connection settings (user, password,
 // host) as an option file that nothing else can read: on Linux a sealed
 // in-memory file (memfd) inherited as descriptor 3 and named
-// /dev/fd/3, which leaves nothing on disk even if hmsbackup is killed;
+// /proc/self/fd/3, which leaves nothing on disk even if hmsbackup is killed;
 // elsewhere a 0600 file in the temp directory, removed afterwards (and by
 // RemoveStaleCredentials after a crash).
 type credentials struct {
@@ -44,7 +44,9 @@ func (d *Dumper) openCredentials() (*credentials, error) {
 	}
 	defer clear(content)
 	if f, err := memCredentials(content); err == nil {
-		return &credentials{path: "/dev/fd/" + strconv.Itoa(credentialsFD), memfd: f, remove: func() {}}, nil
+		// /proc/self/fd rather than /dev/fd: small containers may lack the
+		// latter.
+		return &credentials{path: "/proc/self/fd/" + strconv.Itoa(credentialsFD), memfd: f, remove: func() {}}, nil
 	}
 	// No memfd (not Linux, or forbidden): a file only we can read.
 	path, remove, err := writeCredentialsFile(d.tempDir, content)
@@ -97,13 +99,14 @@ func writeCredentialsFile(dir string, content []byte) (path string, remove func(
 
 // staleLegacyAge is how old a credentials file of an older version (no pid
 // in its name) must be before RemoveStaleCredentials takes it for a killed
-// run's: a tool reads its option file as it starts.
-const staleLegacyAge = time.Minute
+// run's: an older hmsbackup still running during an upgrade may need its
+// file for the rest of a restore.
+const staleLegacyAge = time.Hour
 
 // RemoveStaleCredentials deletes the option files (they hold the database
 // password) that runs killed before they could clean up left in dir:
 // those of processes no longer alive, and older versions' files older than
-// a minute. It returns how many it removed.
+// an hour. It returns how many it removed.
 func RemoveStaleCredentials(dir string) (int, error) {
 	matches, err := filepath.Glob(filepath.Join(dir, credentialFilePrefix+"*.cnf"))
 	if err != nil {
@@ -145,11 +148,12 @@ func staleCredentials(path string) bool {
 }
 
 // toolEnvAllowed are the only variables the tools get from our
-// environment: what finding programs, the locale and the time zone need.
+// environment: what finding programs, the locale, the time zone and TLS
+// certificate checks (as our own Go connection does them) need.
 // Nothing else passes: not HMSBACKUP_* (the DSN holds the password), not
 // other secrets, not MYSQL_*/MARIADB_* (the option file alone decides the
 // connection).
-var toolEnvAllowed = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR"}
+var toolEnvAllowed = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
 // toolEnv is the environment for the tools: the allowed variables and the
 // locale's LC_* ones from ours.

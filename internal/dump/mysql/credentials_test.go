@@ -53,7 +53,7 @@ func readFile(t *testing.T, path string) string {
 // scripts: the password is in neither argv nor the environment (which holds
 // no HMSBACKUP_ variable, though ours has the DSN and other secrets), the
 // defaults file comes first and is an in-memory file (memfd) of mode 0600
-// inherited as /dev/fd/3, and nothing is left on disk.
+// inherited as /proc/self/fd/3, and nothing is left on disk.
 func TestCredentialsOnlyInTheDefaultsFile(t *testing.T) {
 	dsn := newDatabase(t, "creds")
 	exec(t, openDB(t, dsn), "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
@@ -101,8 +101,8 @@ func TestCredentialsOnlyInTheDefaultsFile(t *testing.T) {
 		if mode := strings.TrimSpace(readFile(t, filepath.Join(out, "mode"))); mode != "600" {
 			t.Errorf("%s defaults file mode = %s, want 600", tool, mode)
 		}
-		if file := strings.TrimSpace(readFile(t, filepath.Join(out, "file"))); file != "/dev/fd/3" {
-			t.Errorf("%s defaults file is %s, want the inherited /dev/fd/3", tool, file)
+		if file := strings.TrimSpace(readFile(t, filepath.Join(out, "file"))); file != "/proc/self/fd/3" {
+			t.Errorf("%s defaults file is %s, want the inherited /proc/self/fd/3", tool, file)
 		}
 		if target := strings.TrimSpace(readFile(t, filepath.Join(out, "target"))); !strings.HasPrefix(target, "/memfd:") {
 			t.Errorf("%s defaults file is %s, want an in-memory file (memfd)", tool, target)

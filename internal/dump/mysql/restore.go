@@ -39,18 +39,20 @@ func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
 	if err := d.checkClient(ctx, client, creds); err != nil {
 		return err
 	}
-	if err := d.emptyDatabase(ctx); err != nil {
-		if ctx.Err() != nil {
-			return d.interrupted(ctx, "restore")
-		}
-		return err
-	}
-
+	// Everything that can fail before the client runs comes before the
+	// database is emptied.
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return backup.Wrap(err, backup.EINTERNAL, "cannot set up the restore of MySQL database %q", d.db)
 	}
 	defer pw.Close()
+	if err := d.emptyDatabase(ctx); err != nil {
+		pr.Close()
+		if ctx.Err() != nil {
+			return d.interrupted(ctx, "restore")
+		}
+		return err
+	}
 	cmd := creds.command(ctx, client, clientArgs(creds.path, d.db)...)
 	cmd.Stdin = pr
 	stderr := newTailBuffer(stderrLimit)

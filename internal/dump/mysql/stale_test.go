@@ -27,7 +27,7 @@ func TestRemoveStaleCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	old := time.Now().Add(-time.Hour)
+	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(filepath.Join(dir, credentialFilePrefix+"123456789.cnf"), old, old)
 	n, err := RemoveStaleCredentials(dir)
 	if err != nil || n != 2 {
