@@ -21,6 +21,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
 	"github.com/hmsbackup/hmsbackup/internal/storage/s3"
+	"github.com/hmsbackup/hmsbackup/internal/tempfile"
 )
 
 // app is the composed program: every concrete type is chosen here.
@@ -47,12 +48,12 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create temp directory: %w", err)
 	}
-	// A run killed before it could clean up may have left the database
-	// password there (only versions or systems without in-memory files).
-	if n, err := dumpmysql.RemoveStaleCredentials(tmp); err != nil {
+	// A run killed before it could clean up may have left a snapshot of the
+	// database or a credentials file there.
+	if n, err := tempfile.RemoveStale(tmp); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
-		fmt.Fprintf(c.stderr, "hmsbackup: removed %d credentials file(s) left in %s by a killed run\n", n, tmp)
+		fmt.Fprintf(c.stderr, "hmsbackup: removed %d temporary file(s) left in %s by a killed run\n", n, tmp)
 	}
 	// The CLI prints each command's outcome itself; the engine's log lines
 	// would only repeat it.

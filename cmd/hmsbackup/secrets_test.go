@@ -106,8 +106,8 @@ func noSecretOnDisk(t *testing.T, dir string, secrets ...string) {
 // Issue 6: the dump and client tools get neither the DSN's password nor
 // any HMSBACKUP_ variable (read from /proc of the real running tools), and
 // a kill -9 of hmsbackup during create or restore leaves no file holding
-// the password; a credentials file an older version left is removed at the
-// next start.
+// the password; a credentials file an older version left, and a snapshot a
+// killed run left, are removed at the next start.
 func TestToolsGetNoSecretsAndKill9LeavesNoneOnDisk(t *testing.T) {
 	bin := buildBinary(t)
 	ctx := context.Background()
@@ -141,6 +141,15 @@ func TestToolsGetNoSecretsAndKill9LeavesNoneOnDisk(t *testing.T) {
 	}
 	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(stale, old, old)
+	// ... and a SQLite snapshot (a whole copy of a database) of a dead run.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	staleSnapshot := filepath.Join(tmp, fmt.Sprintf("hmsbackup-sqlite-%d-42.snapshot", gone.Process.Pid))
+	if err := os.WriteFile(staleSnapshot, []byte("patients"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	// Another session write-locks the table, so the real mariadb-dump
 	// waits while its /proc is read.
@@ -181,8 +190,10 @@ func TestToolsGetNoSecretsAndKill9LeavesNoneOnDisk(t *testing.T) {
 	lock()
 	killDuring("mariadb-dump", "create")
 	unlock()
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("the stale credentials file was not removed at start: %v", err)
+	for _, f := range []string{stale, staleSnapshot} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s, left by a killed run, was not removed at start: %v", filepath.Base(f), err)
+		}
 	}
 
 	r := mustOK(t, cliRun(t, env, "create", "--json"))

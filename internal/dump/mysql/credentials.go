@@ -2,33 +2,26 @@ package mysql
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/tempfile"
 )
 
 // credentialsFD is the descriptor the tools read their option file from
 // when it is an in-memory file: the first of exec.Cmd.ExtraFiles.
 const credentialsFD = 3
 
-// credentialFilePrefix starts the name of an on-disk option file;
-// credentials files of older versions have no pid after it.
-const credentialFilePrefix = "hmsbackup-mysql-"
-
 // credentials hands the tools the connection settings (user, password,
 // host) as an option file that nothing else can read: on Linux a sealed
 // in-memory file (memfd) inherited as descriptor 3 and named
 // /proc/self/fd/3, which leaves nothing on disk even if hmsbackup is killed;
 // elsewhere a 0600 file in the temp directory, removed afterwards (and by
-// RemoveStaleCredentials after a crash).
+// tempfile.RemoveStale after a crash).
 type credentials struct {
 	path   string   // for --defaults-file
 	memfd  *os.File // the in-memory file, or nil
@@ -77,10 +70,10 @@ func (c *credentials) command(ctx context.Context, tool string, args ...string) 
 }
 
 // writeCredentialsFile writes content to a new 0600 file in dir whose name
-// carries our pid, so RemoveStaleCredentials can tell a live run's file
-// from a killed one's.
+// carries our pid, so tempfile.RemoveStale can tell a live run's file from
+// a killed one's.
 func writeCredentialsFile(dir string, content []byte) (path string, remove func(), err error) {
-	f, err := os.CreateTemp(dir, credentialFilePrefix+strconv.Itoa(os.Getpid())+"-*.cnf") // mode 0600
+	f, err := tempfile.Create(dir, "mysql", ".cnf")
 	if err != nil {
 		return "", nil, backup.Wrap(err, backup.EINTERNAL, "cannot create the credentials file for the MySQL tools in %s", dir)
 	}
@@ -95,56 +88,6 @@ func writeCredentialsFile(dir string, content []byte) (path string, remove func(
 		return "", nil, backup.Wrap(err, backup.EINTERNAL, "cannot write the credentials file %s", path)
 	}
 	return path, remove, nil
-}
-
-// staleLegacyAge is how old a credentials file of an older version (no pid
-// in its name) must be before RemoveStaleCredentials takes it for a killed
-// run's: an older hmsbackup still running during an upgrade may need its
-// file for the rest of a restore.
-const staleLegacyAge = time.Hour
-
-// RemoveStaleCredentials deletes the option files (they hold the database
-// password) that runs killed before they could clean up left in dir:
-// those of processes no longer alive, and older versions' files older than
-// an hour. It returns how many it removed.
-func RemoveStaleCredentials(dir string) (int, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, credentialFilePrefix+"*.cnf"))
-	if err != nil {
-		return 0, err
-	}
-	removed := 0
-	var errs []string
-	for _, path := range matches {
-		if !staleCredentials(path) {
-			continue
-		}
-		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, err.Error())
-			continue
-		}
-		removed++
-	}
-	if len(errs) > 0 {
-		return removed, fmt.Errorf("remove stale MySQL credentials files: %s", strings.Join(errs, "; "))
-	}
-	return removed, nil
-}
-
-// staleCredentials reports whether the credentials file at path belongs to
-// no live run.
-func staleCredentials(path string) bool {
-	rest := strings.TrimPrefix(filepath.Base(path), credentialFilePrefix)
-	pidText, _, ok := strings.Cut(rest, "-")
-	pid, err := strconv.Atoi(pidText)
-	if !ok || err != nil || pid <= 0 {
-		fi, err := os.Stat(path)
-		return err == nil && time.Since(fi.ModTime()) > staleLegacyAge
-	}
-	if pid == os.Getpid() {
-		return false
-	}
-	err = syscall.Kill(pid, 0)
-	return err == syscall.ESRCH
 }
 
 // toolEnvAllowed are the only variables the tools get from our

@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/tempfile"
 )
 
 const (
@@ -143,7 +144,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
 	if err := os.MkdirAll(d.tempDir, 0o700); err != nil {
 		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot create the snapshot directory %s", d.tempDir)
 	}
-	f, err := os.CreateTemp(d.tempDir, "hmsbackup-sqlite-*.snapshot")
+	f, err := tempfile.Create(d.tempDir, "sqlite", ".snapshot") // named with our pid, for clean-up after a crash
 	if err != nil {
 		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot create a snapshot file in %s", d.tempDir)
 	}
