@@ -104,31 +104,16 @@ var transientS3Faults = map[string]s3fake.Fault{
 // Engine.CreateBackup is retried: the backup ends on S3, not local-only,
 // even when the answer to the initiate or the complete was lost.
 func TestCreateBackupRetriesEachS3UploadRequest(t *testing.T) {
-	requests := []struct {
-		name  string
-		route string
-		nth   int
-	}{
+	requests := []uploadRequest{
 		{"initiate", s3fake.RouteInitiate, 1},
 		{"first part", s3fake.RoutePart, 1},
 		{"middle part", s3fake.RoutePart, 2},
 		{"last part", s3fake.RoutePart, 3},
 		{"complete", s3fake.RouteComplete, 1},
 	}
-	for _, req := range requests {
-		for name, fault := range transientS3Faults {
-			t.Run(req.name+"/"+name, func(t *testing.T) {
-				s := newS3Fixture(t)
-				s.db.content = threeParts()
-				s.fake.FailRequest(req.route, req.nth, fault)
-				b := s.create(t)
-				if n := s.fake.Pending(); n != 0 {
-					t.Fatalf("the fault did not fire (%d pending)", n)
-				}
-				s.checkOnS3(t, b.ID)
-			})
-		}
-	}
+	checkEachRequestRetried(t, requests, transientS3Faults, threeParts, func(t *testing.T) faultyRemote {
+		return newS3Fixture(t).faulty()
+	})
 }
 
 // Issue 6: a permanent S3 error (access denied on a part) leaves the
@@ -168,18 +153,23 @@ func TestS3PermanentErrorIsLocalOnlyThenSynced(t *testing.T) {
 // with the backup on S3, byte-identical, with the flags right and no
 // upload left open. Sizes: one part, and two (the second short).
 func TestS3UploadSurvivesAnyTwoTransientFaults(t *testing.T) {
-	checkAnyTwoTransientFaults(t, []int{100, s3.MinPartSize + 4096}, transientS3Faults, func(t *testing.T) faultyRemote[s3fake.Fault] {
-		s := newS3Fixture(t)
-		return faultyRemote[s3fake.Fault]{
-			fixture:  s.fixture,
-			notifier: s.notifier,
-			requests: s.fake.Total,
-			pending:  s.fake.Pending,
-			failNth:  s.fake.FailNthRequest,
-			refuseNext: func() {
-				s.fake.FailNext(s3fake.RouteInitiate, s3fake.Fault{Status: http.StatusForbidden, Reason: "AccessDenied"}, 1)
-			},
-			check: s.checkOnS3,
-		}
+	checkAnyTwoTransientFaults(t, []int{100, s3.MinPartSize + 4096}, transientS3Faults, func(t *testing.T) faultyRemote {
+		return newS3Fixture(t).faulty()
 	})
+}
+
+// faulty is the fixture as a faultyRemote.
+func (s *s3Fixture) faulty() faultyRemote {
+	return faultyRemote{
+		fixture:     s.fixture,
+		notifier:    s.notifier,
+		requests:    s.fake.Total,
+		pending:     s.fake.Pending,
+		failNth:     s.fake.FailNthRequest,
+		failRequest: s.fake.FailRequest,
+		refuseNext: func() {
+			s.fake.FailNext(s3fake.RouteInitiate, s3fake.Fault{Status: http.StatusForbidden, Reason: "AccessDenied"}, 1)
+		},
+		check: func(t tb, _ uploadRequest, _ s3fake.Fault, id int64) { s.checkOnS3(t, id) },
+	}
 }

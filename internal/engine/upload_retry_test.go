@@ -14,10 +14,11 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive/drivefake"
+	"github.com/hmsbackup/hmsbackup/internal/testutil/faults"
 )
 
 // Passing failures Drive is known for, each on one request.
-var transientDriveFaults = map[string]drivefake.Fault{
+var transientDriveFaults = map[string]faults.Fault{
 	"503 backendError":           {Status: http.StatusServiceUnavailable, Reason: "backendError"},
 	"500 backendError, lost":     {Status: http.StatusInternalServerError, Reason: "backendError", Lose: true},
 	"502 badGateway":             {Status: http.StatusBadGateway, Reason: "badGateway"},
@@ -72,11 +73,7 @@ func (d *driveFixture) checkOnDrive(t tb, id int64) {
 // Engine.CreateBackup, is retried: the backup ends on Drive, not local-only.
 func TestCreateBackupRetriesEachDriveUploadRequest(t *testing.T) {
 	// The requests of one backup's upload, in order (three chunks).
-	requests := []struct {
-		name  string
-		route string
-		nth   int
-	}{
+	requests := []uploadRequest{
 		{"session start", drivefake.RouteCreate, 1},
 		{"first chunk", drivefake.RouteUpload, 1},
 		{"middle chunk", drivefake.RouteUpload, 2},
@@ -84,25 +81,20 @@ func TestCreateBackupRetriesEachDriveUploadRequest(t *testing.T) {
 		{"look-up of older copies", drivefake.RouteList, 1},
 		{"look-up of the file id", drivefake.RouteList, 2},
 	}
-	for _, req := range requests {
-		for name, fault := range transientDriveFaults {
-			t.Run(req.name+"/"+name, func(t *testing.T) {
-				d := newDriveFixture(t)
-				d.db.content = threeChunks()
-				d.fake.FailRequest(req.route, req.nth, fault)
-				b := d.create(t)
-				if n := d.fake.PendingFaults(); n != 0 {
-					t.Fatalf("the fault did not fire (%d pending)", n)
-				}
-				d.checkOnDrive(t, b.ID)
-				// A lost answer to a session start leaves an empty session
-				// (Drive expires it); any other leaves none open.
-				if !(req.route == drivefake.RouteCreate && fault.Lose) && d.fake.OpenUploads() != 0 {
-					t.Errorf("%d upload sessions left open", d.fake.OpenUploads())
-				}
-			})
+	checkEachRequestRetried(t, requests, transientDriveFaults, threeChunks, func(t *testing.T) faultyRemote {
+		d := newDriveFixture(t)
+		r := d.faulty()
+		r.check = func(t tb, req uploadRequest, f faults.Fault, id int64) {
+			t.Helper()
+			d.checkOnDrive(t, id)
+			// A lost answer to a session start leaves an empty session
+			// (Drive expires it); any other leaves none open.
+			if !(req.route == drivefake.RouteCreate && f.Lose) && d.fake.OpenUploads() != 0 {
+				t.Fatalf("%d upload sessions left open", d.fake.OpenUploads())
+			}
 		}
-	}
+		return r
+	})
 }
 
 // Issue 6: when Drive loses an upload session midway, the engine's reader
@@ -158,31 +150,67 @@ func TestFailedUploadIsCleanedUpDespiteFaultsAndSyncedLater(t *testing.T) {
 // Engine.CreateBackup or Engine.Sync makes (rapid picks which and how),
 // end with the backup on Drive, byte-identical, with the flags right.
 func TestDriveUploadSurvivesAnyTwoTransientFaults(t *testing.T) {
-	checkAnyTwoTransientFaults(t, []int{100, 700 * 1024}, transientDriveFaults, func(t *testing.T) faultyRemote[drivefake.Fault] {
-		d := newDriveFixture(t)
-		return faultyRemote[drivefake.Fault]{
-			fixture:  d.fixture,
-			notifier: d.notifier,
-			requests: d.fake.TotalRequests,
-			pending:  d.fake.PendingFaults,
-			failNth:  d.fake.FailNthRequest,
-			// A folder Drive says is not shared: a permanent error.
-			refuseNext: func() { d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "forbidden", 1) },
-			check:      d.checkOnDrive,
-		}
+	checkAnyTwoTransientFaults(t, []int{100, 700 * 1024}, transientDriveFaults, func(t *testing.T) faultyRemote {
+		return newDriveFixture(t).faulty()
 	})
 }
 
+// faulty is the fixture as a faultyRemote.
+func (d *driveFixture) faulty() faultyRemote {
+	return faultyRemote{
+		fixture:     d.fixture,
+		notifier:    d.notifier,
+		requests:    d.fake.TotalRequests,
+		pending:     d.fake.PendingFaults,
+		failNth:     d.fake.FailNthRequest,
+		failRequest: d.fake.FailRequest,
+		// A folder Drive says is not shared: a permanent error.
+		refuseNext: func() { d.fake.FailNext(drivefake.RouteCreate, http.StatusForbidden, "forbidden", 1) },
+		check:      func(t tb, _ uploadRequest, _ faults.Fault, id int64) { d.checkOnDrive(t, id) },
+	}
+}
+
 // faultyRemote is an engine fixture whose one remote's server can be made
-// to fail, for checkAnyTwoTransientFaults.
-type faultyRemote[F any] struct {
+// to fail, for checkEachRequestRetried and checkAnyTwoTransientFaults.
+type faultyRemote struct {
 	*fixture
-	notifier   *recordingNotifier
-	requests   func() int       // requests the server has had
-	pending    func() int       // injected faults not fired yet
-	failNth    func(n int, f F) // fail the nth request from now with f
-	refuseNext func()           // fail the next upload for good
-	check      func(tb, int64)  // the backup is on the remote, flags right
+	notifier    *recordingNotifier
+	requests    func() int                                  // requests the server has had
+	pending     func() int                                  // injected faults not fired yet
+	failNth     func(n int, f faults.Fault)                 // fail the nth request from now
+	failRequest func(route string, nth int, f faults.Fault) // fail the nth request to route
+	refuseNext  func()                                      // fail the next upload for good
+	// check fails unless backup id is on the remote with the flags right,
+	// after fault f on req (zero values where faults were drawn at random).
+	check func(t tb, req uploadRequest, f faults.Fault, id int64)
+}
+
+// uploadRequest names one request of an upload: the nth to route.
+type uploadRequest struct {
+	name  string
+	route string
+	nth   int
+}
+
+// checkEachRequestRetried checks issue 6 on a remote: each one of the
+// faults, on each one of the requests of the upload Engine.CreateBackup
+// makes of a backup of content(), is retried, so the backup ends on the
+// remote.
+func checkEachRequestRetried(t *testing.T, requests []uploadRequest, kinds map[string]faults.Fault, content func() []byte, open func(*testing.T) faultyRemote) {
+	for _, req := range requests {
+		for name, f := range kinds {
+			t.Run(req.name+"/"+name, func(t *testing.T) {
+				r := open(t)
+				r.db.content = content()
+				r.failRequest(req.route, req.nth, f)
+				b := r.create(t)
+				if n := r.pending(); n != 0 {
+					t.Fatalf("the fault did not fire (%d pending)", n)
+				}
+				r.check(t, req, f, b.ID)
+			})
+		}
+	}
 }
 
 // checkAnyTwoTransientFaults checks issue 6's property on a remote: any
@@ -190,9 +218,9 @@ type faultyRemote[F any] struct {
 // Engine.CreateBackup or Engine.Sync makes of a backup of one of sizes
 // (rapid picks which requests, which failures, and the path), end with the
 // backup on the remote as check says.
-func checkAnyTwoTransientFaults[F any](t *testing.T, sizes []int, faults map[string]F, open func(*testing.T) faultyRemote[F]) {
-	kinds := make([]string, 0, len(faults))
-	for k := range faults {
+func checkAnyTwoTransientFaults(t *testing.T, sizes []int, kindsOf map[string]faults.Fault, open func(*testing.T) faultyRemote) {
+	kinds := make([]string, 0, len(kindsOf))
+	for k := range kindsOf {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds) // rapid replays a failure only from a fixed order
@@ -228,7 +256,7 @@ func checkAnyTwoTransientFaults[F any](t *testing.T, sizes []int, faults map[str
 		second := rapid.IntRange(1, n).Filter(func(i int) bool { return i != first }).Draw(rt, "second faulty request")
 		for _, i := range []int{first, second} {
 			kind := rapid.SampledFrom(kinds).Draw(rt, fmt.Sprintf("fault on request %d", i))
-			r.failNth(i, faults[kind])
+			r.failNth(i, kindsOf[kind])
 		}
 		if viaSync {
 			if res, err := r.eng.Sync(ctx, alice); err != nil || res.Uploaded != 1 {
@@ -244,6 +272,6 @@ func checkAnyTwoTransientFaults[F any](t *testing.T, sizes []int, faults map[str
 		if p := r.pending(); p != 0 {
 			rt.Fatalf("%d faults did not fire", p)
 		}
-		r.check(rt, id)
+		r.check(rt, uploadRequest{}, faults.Fault{}, id)
 	})
 }
