@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,9 +82,10 @@ func (c *cli) deleteCommand() *cobra.Command {
 
 func (c *cli) downloadCommand() *cobra.Command {
 	var out string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "download ID -o FILE",
-		Short: "Copy a backup's exact stored bytes to FILE (- for standard output)",
+		Short: "Copy a backup's exact stored bytes to a new FILE (- for standard output)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID(args[0])
@@ -93,6 +96,11 @@ func (c *cli) downloadCommand() *cobra.Command {
 				return backup.Errorf(backup.EINVALID, "download needs -o FILE (or -o - for standard output)")
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
+				if out != "-" {
+					if err := checkDownloadTarget(out, a.cfg.DataDir, force); err != nil {
+						return err
+					}
+				}
 				r, b, err := a.engine.Download(cmd.Context(), id, a.actor)
 				if err != nil {
 					return err
@@ -102,7 +110,7 @@ func (c *cli) downloadCommand() *cobra.Command {
 					_, err = io.Copy(c.stdout, r)
 					return err
 				}
-				if err := writeFileAtomic(out, r); err != nil {
+				if err := writeFileAtomic(out, r, force); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.stderr, "Wrote backup %d (%s, %s) to %s\n", b.ID, b.Filename, humanBytes(b.FileSize), out)
@@ -111,12 +119,80 @@ func (c *cli) downloadCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write (- for standard output)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it is an existing regular file")
 	return cmd
+}
+
+// checkDownloadTarget refuses a download target that is inside the data
+// directory (the catalog, backups and locks live there), that exists as
+// anything but a regular file (a device, FIFO, symlink or directory would
+// be replaced by a regular file), or that exists at all unless force.
+func checkDownloadTarget(path, dataDir string, force bool) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return backup.Wrap(err, backup.EINVALID, "download target %s", path)
+	}
+	if inside(realPath(abs), realPath(dataDir)) {
+		return backup.Errorf(backup.EINVALID, "%s is inside the data directory %s, which holds the catalog and the backups: download somewhere else", path, dataDir)
+	}
+	fi, err := os.Lstat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return backup.Wrap(err, backup.EINVALID, "download target %s", path)
+	case !fi.Mode().IsRegular():
+		return backup.Errorf(backup.EINVALID, "%s exists and is %s, not a regular file: hmsbackup replaces only regular files; choose another path, or -o - to write to standard output", path, fileKind(fi.Mode()))
+	case !force:
+		return backup.Errorf(backup.EINVALID, "%s already exists: add --force to replace it, or choose another path", path)
+	}
+	return nil
+}
+
+// realPath is path with symlinks resolved, as far as it exists: the
+// deepest existing ancestor resolved, the rest appended.
+func realPath(path string) string {
+	path = filepath.Clean(path)
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		return r
+	}
+	parent := filepath.Dir(path)
+	if parent == path {
+		return path
+	}
+	return filepath.Join(realPath(parent), filepath.Base(path))
+}
+
+// inside reports whether path is dir or below it (both absolute, clean).
+func inside(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// fileKind names a file type for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }
 
 // writeFileAtomic writes r to path through a temp file in the same
 // directory, so a failed download never leaves a half file under path.
-func writeFileAtomic(path string, r io.Reader) error {
+// It replaces only a regular file, and that only if replace; what is at
+// path is checked again just before the rename.
+func writeFileAtomic(path string, r io.Reader, replace bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".hmsbackup-download-*")
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
@@ -135,6 +211,16 @@ func writeFileAtomic(path string, r io.Reader) error {
 	}
 	if err := os.Chmod(f.Name(), 0o600); err != nil {
 		return err
+	}
+	if !replace {
+		// Link fails if anything appeared at path meanwhile.
+		if err := os.Link(f.Name(), path); err != nil {
+			return backup.Wrap(err, backup.EINVALID, "write %s", path)
+		}
+		return nil
+	}
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return backup.Errorf(backup.EINVALID, "%s became %s while downloading: nothing was replaced", path, fileKind(fi.Mode()))
 	}
 	return os.Rename(f.Name(), path)
 }
