@@ -108,6 +108,9 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	}
 	if m, err := eng.InterruptedRestore(); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: %s\n", oneLine(err.Error()))
+	} else if m != nil && m.Running {
+		fmt.Fprintf(c.stderr, "hmsbackup: note: a restore of backup %d (%s) into %s is running (pid %d, since %s)\n",
+			m.BackupID, m.BackupFilename, m.Database, m.PID, m.StartedAt.In(cfg.Location).Format(time.RFC3339))
 	} else if m != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: WARNING: the restore of backup %d (%s) into %s started at %s did not finish (the process was killed or its rollback failed), so the database may be incomplete; the data from before it is in pre-restore backup %d (%s): run `hmsbackup restore %d --force`, or restore another backup\n",
 			m.BackupID, m.BackupFilename, m.Database, m.StartedAt.In(cfg.Location).Format(time.RFC3339), m.PreRestoreID, m.PreRestoreFilename, m.PreRestoreID)

@@ -166,3 +166,60 @@ func TestFullDiskOnTmpfs(t *testing.T) {
 		t.Errorf("files left on the full disk: %v", left)
 	}
 }
+
+// Issue 7: a command started while a restore runs says the restore is
+// running (with its pid), not that it was interrupted; once the restoring
+// process is killed, the next command warns and names the pre-restore
+// backup.
+func TestRunningRestoreIsNotAnAlarmButAKilledOneIs(t *testing.T) {
+	bin := buildBinary(t)
+	ctx := context.Background()
+	dsn, err := server.NewDatabase(ctx, "busy_hms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Exec(ctx, "CREATE TABLE busy_hms.patients (id INT PRIMARY KEY)", "INSERT INTO busy_hms.patients VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
+	mustOK(t, cliRun(t, env, "create"))
+	// The restore's client waits at its start (the login check passes).
+	client, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(t.TempDir(), "held-client")
+	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *--execute*) exec %q \"$@\";; esac\nexec sleep 120\n", client)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env["HMSBACKUP_MYSQL"] = wrapper
+	cmd := exec.Command(bin, "restore", "1", "--force")
+	cmd.Env = envList(env)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	marker := filepath.Join(dataDir, "restore-in-progress.json")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restore never reached its load phase")
+		}
+	}
+	delete(env, "HMSBACKUP_MYSQL")
+	_, stderr := listJSON(t, bin, env)
+	if !strings.Contains(stderr, "a restore of backup 1 (") || !strings.Contains(stderr, "is running (pid "+fmt.Sprint(cmd.Process.Pid)) || strings.Contains(stderr, "WARNING") {
+		t.Errorf("during the restore, list said %q; want that restore 1 is running in pid %d, and no warning", stderr, cmd.Process.Pid)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	_, stderr = listJSON(t, bin, env)
+	if !strings.Contains(stderr, "WARNING") || !strings.Contains(stderr, "did not finish") || !strings.Contains(stderr, "pre-restore backup 2") {
+		t.Errorf("after kill -9 of the restore, list said %q; want the warning naming pre-restore backup 2", stderr)
+	}
+}

@@ -28,6 +28,10 @@ type memDB struct {
 	content []byte
 	dumpErr error // returned by Dump after writing content
 	hold    chan struct{}
+	// If set, Restore sends on restoring once it has read the dump, then
+	// waits for restoreHold to close.
+	restoring   chan struct{}
+	restoreHold chan struct{}
 }
 
 func (m *memDB) Info() backup.SourceInfo {
@@ -53,6 +57,10 @@ func (m *memDB) Restore(ctx context.Context, r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if m.restoring != nil {
+		m.restoring <- struct{}{}
+		<-m.restoreHold
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -434,8 +442,8 @@ func TestFailedRollbackLeavesMarkerUntilARestoreCompletes(t *testing.T) {
 		t.Fatalf("got %v, want a failed rollback", err)
 	}
 	m, err := f.eng.InterruptedRestore()
-	if err != nil || m == nil || m.BackupID != bad.ID {
-		t.Fatalf("marker %+v, %v; want one naming backup %d", m, err, bad.ID)
+	if err != nil || m == nil || m.BackupID != bad.ID || m.Running {
+		t.Fatalf("marker %+v, %v; want one naming backup %d, not running", m, err, bad.ID)
 	}
 	// A restore that completes leaves the database consistent again.
 	if _, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: good.ID, Actor: alice}); err != nil {
@@ -443,5 +451,32 @@ func TestFailedRollbackLeavesMarkerUntilARestoreCompletes(t *testing.T) {
 	}
 	if m, err := f.eng.InterruptedRestore(); m != nil || err != nil {
 		t.Errorf("marker after a completed restore: %+v, %v", m, err)
+	}
+}
+
+// Issue 7: while a restore runs, its marker says so (Running, with its
+// pid); it is not taken for an interrupted restore. Once it completes
+// there is no marker.
+func TestRunningRestoreIsNotReportedInterrupted(t *testing.T) {
+	f := newFixture(t)
+	f.eng.StateDir = f.dir
+	b := f.create(t)
+	f.db.restoring, f.db.restoreHold = make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice})
+		done <- err
+	}()
+	<-f.db.restoring
+	m, err := f.eng.InterruptedRestore()
+	if err != nil || m == nil || !m.Running || m.PID != os.Getpid() || m.BackupID != b.ID {
+		t.Errorf("during the restore: marker %+v, %v; want it running in this process", m, err)
+	}
+	close(f.db.restoreHold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if m, err := f.eng.InterruptedRestore(); m != nil || err != nil {
+		t.Errorf("after the restore: marker %+v, %v", m, err)
 	}
 }

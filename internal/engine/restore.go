@@ -100,14 +100,15 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 
 	marker := InterruptedRestore{BackupID: b.ID, BackupFilename: b.Filename, PreRestoreID: pre.ID,
 		PreRestoreFilename: pre.Filename, Database: e.Dumper.Info().Database, StartedAt: e.now()}
-	if err := e.writeMarker(marker); err != nil {
+	held, err := e.writeMarker(marker)
+	if err != nil {
 		return fmt.Errorf("restore aborted, the database was not touched: %w", err)
 	}
 	start = time.Now()
 	restoreErr := e.restoreFile(ctx, b, req.Progress)
 	res.RestoreDuration = time.Since(start)
 	if restoreErr == nil {
-		if err := e.clearMarker(); err != nil {
+		if err := e.clearMarker(held); err != nil {
 			e.logger().Error("restore completed but its marker remains", "err", err)
 		}
 		e.logger().Info("restore completed", "backup", b.Filename, "pre_restore", pre.Filename, "ms", res.RestoreDuration.Milliseconds())
@@ -119,13 +120,14 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	e.logger().Error("restore failed, rolling back", "backup", b.Filename, "err", restoreErr)
 	rctx := context.WithoutCancel(ctx)
 	if rbErr := e.restoreFile(rctx, pre, nil); rbErr != nil {
+		releaseMarker(held) // it stays: the database may be incomplete
 		e.logger().Error("ROLLBACK FAILED", "pre_restore", pre.Filename, "err", rbErr)
 		return backup.Wrap(errors.Join(restoreErr, rbErr), backup.EINTERNAL,
 			"restore of backup %d failed AND rolling back to the pre-restore backup %d (%s) failed: the database may be incomplete; restore backup %d by hand now",
 			b.ID, pre.ID, pre.Filename, pre.ID)
 	}
 	res.RolledBack = true
-	if err := e.clearMarker(); err != nil {
+	if err := e.clearMarker(held); err != nil {
 		e.logger().Error("rollback completed but the restore marker remains", "err", err)
 	}
 	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
