@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
@@ -101,7 +103,7 @@ type fixture struct {
 	dir   string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t fixtureT) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -125,7 +127,43 @@ func newFixture(t *testing.T) *fixture {
 
 var alice = engine.Actor{Name: "cli:alice"}
 
-func (f *fixture) create(t *testing.T) *backup.Backup {
+// fixtureT is what fixtures need of a test: a *testing.T, or a rapid case
+// (rapidCase), so that each case gets its own fixture and its failures
+// shrink.
+type fixtureT interface {
+	tb
+	TempDir() string
+	Cleanup(func())
+}
+
+// rapidCase gives one rapid case a temp dir and clean-ups, run by done at
+// the case's end.
+type rapidCase struct {
+	*rapid.T
+	cleanups []func()
+}
+
+// newCase wraps rt; defer the result's done.
+func newCase(rt *rapid.T) *rapidCase { return &rapidCase{T: rt} }
+
+func (c *rapidCase) TempDir() string {
+	dir, err := os.MkdirTemp("", "engine-case-*")
+	if err != nil {
+		c.Fatal(err)
+	}
+	c.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func (c *rapidCase) Cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
+
+func (c *rapidCase) done() {
+	for i := len(c.cleanups) - 1; i >= 0; i-- {
+		c.cleanups[i]()
+	}
+}
+
+func (f *fixture) create(t tb) *backup.Backup {
 	t.Helper()
 	b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
 	if err != nil {
@@ -134,7 +172,7 @@ func (f *fixture) create(t *testing.T) *backup.Backup {
 	return b
 }
 
-func (f *fixture) backupDirFiles(t *testing.T) []string {
+func (f *fixture) backupDirFiles(t tb) []string {
 	t.Helper()
 	entries, err := os.ReadDir(f.store.Dir())
 	if err != nil {
@@ -147,7 +185,7 @@ func (f *fixture) backupDirFiles(t *testing.T) []string {
 	return names
 }
 
-func (f *fixture) audit(t *testing.T, action backup.Action) []*backup.AuditEntry {
+func (f *fixture) audit(t tb, action backup.Action) []*backup.AuditEntry {
 	t.Helper()
 	entries, err := f.cat.FindAuditEntries(context.Background(), backup.AuditFilter{Action: &action})
 	if err != nil {

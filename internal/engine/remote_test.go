@@ -51,7 +51,7 @@ type driveFixture struct {
 
 // newDriveFixture is the engine fixture with Google Drive (the in-repo fake
 // speaking Drive v3 to the real client library) as its remote.
-func newDriveFixture(t *testing.T) *driveFixture {
+func newDriveFixture(t fixtureT) *driveFixture {
 	t.Helper()
 	f := newFixture(t)
 	fake := drivefake.New()
@@ -96,6 +96,8 @@ func genContent(t *rapid.T) []byte {
 // record holds the Drive file id, and that file holds the backup's bytes.
 func TestProperty3DriveIDSetAfterSuccess(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		d := newDriveFixture(t)
 		d.db.content = genContent(rt)
 		b := d.create(t)
@@ -124,6 +126,8 @@ func TestProperty15DriveFailureKeepsLocalBackup(t *testing.T) {
 	}
 	faults := []fault{{403, "storageQuotaExceeded"}, {403, "forbidden"}, {401, "authError"}, {404, "notFound"}, {400, "badRequest"}}
 	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		d := newDriveFixture(t)
 		d.db.content = genContent(rt)
 		// Every upload starts a resumable session, then sends chunks.
@@ -162,6 +166,8 @@ func TestProperty15DriveFailureKeepsLocalBackup(t *testing.T) {
 // reason.
 func TestProperty9DeletionRemovesEveryCopy(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		d := newDriveFixture(t)
 		ctx := context.Background()
 		n := rapid.IntRange(1, 4).Draw(rt, "backups")
@@ -235,6 +241,8 @@ func TestSyncUploadsWhatDriveMissed(t *testing.T) {
 // is_local and is_on_google_drive say exactly where each file really is.
 func TestProperty7LocationFlagsMatchRealPresence(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		d := newDriveFixture(t)
 		ctx := context.Background()
 		drive := d.eng.Remotes[0].Storage

@@ -23,7 +23,7 @@ type s3Fixture struct {
 
 // newS3Fixture is the engine fixture with S3 (gofakes3 over HTTP, with
 // faults on demand) as its remote, in parts of S3's minimum 5 MiB.
-func newS3Fixture(t *testing.T) *s3Fixture {
+func newS3Fixture(t fixtureT) *s3Fixture {
 	t.Helper()
 	f := newFixture(t)
 	fake, err := s3fake.New(s3Bucket)
@@ -111,7 +111,7 @@ func TestCreateBackupRetriesEachS3UploadRequest(t *testing.T) {
 		{"last part", s3fake.RoutePart, 3},
 		{"complete", s3fake.RouteComplete, 1},
 	}
-	checkEachRequestRetried(t, requests, transientS3Faults, threeParts, func(t *testing.T) faultyRemote {
+	checkEachRequestRetried(t, requests, transientS3Faults, threeParts, func(t fixtureT) faultyRemote {
 		return newS3Fixture(t).faulty()
 	})
 }
@@ -153,7 +153,7 @@ func TestS3PermanentErrorIsLocalOnlyThenSynced(t *testing.T) {
 // with the backup on S3, byte-identical, with the flags right and no
 // upload left open. Sizes: one part, and two (the second short).
 func TestS3UploadSurvivesAnyTwoTransientFaults(t *testing.T) {
-	checkAnyTwoTransientFaults(t, []int{100, s3.MinPartSize + 4096}, transientS3Faults, func(t *testing.T) faultyRemote {
+	checkAnyTwoTransientFaults(t, []int{100, s3.MinPartSize + 4096}, transientS3Faults, func(t fixtureT) faultyRemote {
 		return newS3Fixture(t).faulty()
 	})
 }

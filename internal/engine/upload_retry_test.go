@@ -81,7 +81,7 @@ func TestCreateBackupRetriesEachDriveUploadRequest(t *testing.T) {
 		{"look-up of older copies", drivefake.RouteList, 1},
 		{"look-up of the file id", drivefake.RouteList, 2},
 	}
-	checkEachRequestRetried(t, requests, transientDriveFaults, threeChunks, func(t *testing.T) faultyRemote {
+	checkEachRequestRetried(t, requests, transientDriveFaults, threeChunks, func(t fixtureT) faultyRemote {
 		d := newDriveFixture(t)
 		r := d.faulty()
 		r.check = func(t tb, req uploadRequest, f faults.Fault, id int64) {
@@ -150,7 +150,7 @@ func TestFailedUploadIsCleanedUpDespiteFaultsAndSyncedLater(t *testing.T) {
 // Engine.CreateBackup or Engine.Sync makes (rapid picks which and how),
 // end with the backup on Drive, byte-identical, with the flags right.
 func TestDriveUploadSurvivesAnyTwoTransientFaults(t *testing.T) {
-	checkAnyTwoTransientFaults(t, []int{100, 700 * 1024}, transientDriveFaults, func(t *testing.T) faultyRemote {
+	checkAnyTwoTransientFaults(t, []int{100, 700 * 1024}, transientDriveFaults, func(t fixtureT) faultyRemote {
 		return newDriveFixture(t).faulty()
 	})
 }
@@ -196,7 +196,7 @@ type uploadRequest struct {
 // faults, on each one of the requests of the upload Engine.CreateBackup
 // makes of a backup of content(), is retried, so the backup ends on the
 // remote.
-func checkEachRequestRetried(t *testing.T, requests []uploadRequest, kinds map[string]faults.Fault, content func() []byte, open func(*testing.T) faultyRemote) {
+func checkEachRequestRetried(t *testing.T, requests []uploadRequest, kinds map[string]faults.Fault, content func() []byte, open func(fixtureT) faultyRemote) {
 	for _, req := range requests {
 		for name, f := range kinds {
 			t.Run(req.name+"/"+name, func(t *testing.T) {
@@ -218,7 +218,7 @@ func checkEachRequestRetried(t *testing.T, requests []uploadRequest, kinds map[s
 // Engine.CreateBackup or Engine.Sync makes of a backup of one of sizes
 // (rapid picks which requests, which failures, and the path), end with the
 // backup on the remote as check says.
-func checkAnyTwoTransientFaults(t *testing.T, sizes []int, kindsOf map[string]faults.Fault, open func(*testing.T) faultyRemote) {
+func checkAnyTwoTransientFaults(t *testing.T, sizes []int, kindsOf map[string]faults.Fault, open func(fixtureT) faultyRemote) {
 	kinds := make([]string, 0, len(kindsOf))
 	for k := range kindsOf {
 		kinds = append(kinds, k)
@@ -239,6 +239,8 @@ func checkAnyTwoTransientFaults(t *testing.T, sizes []int, kindsOf map[string]fa
 		requests[size] = r.requests() - before
 	}
 	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		r := open(t)
 		ctx := context.Background()
 		size := rapid.SampledFrom(sizes).Draw(rt, "size")
