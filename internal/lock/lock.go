@@ -23,6 +23,9 @@ import (
 type Locker struct {
 	dir  string
 	poll time.Duration
+	// busy, if set, is called each time Acquire finds the lock held (tests
+	// wait on it to know a waiter is waiting).
+	busy func()
 }
 
 // New returns a Locker whose lock files live in dir (created 0700).
@@ -69,6 +72,9 @@ func (lk *Locker) Acquire(ctx context.Context, key, what string, wait time.Durat
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if lk.busy != nil {
+			lk.busy()
 		}
 		if !time.Now().Before(deadline) {
 			holder := readHolder(path)

@@ -3,6 +3,7 @@ package lock_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,11 @@ func TestSecondHolderIsRefusedWithHolderNamed(t *testing.T) {
 	}
 	other.Release()
 
-	// A waiter gets the lock once it is released.
+	// A waiter gets the lock once it is released: it is released only
+	// after the waiter found it held.
+	waiting := make(chan struct{})
+	var once sync.Once
+	lock.SetBusyHook(lk, func() { once.Do(func() { close(waiting) }) })
 	done := make(chan error, 1)
 	go func() {
 		l, err := lk.Acquire(ctx, "mysql:db/hms", "restore of hms", 10*time.Second)
@@ -43,7 +48,7 @@ func TestSecondHolderIsRefusedWithHolderNamed(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	<-waiting
 	if err := first.Release(); err != nil {
 		t.Fatal(err)
 	}

@@ -184,11 +184,13 @@ func TestRestoreStopsAtFirstError(t *testing.T) {
 	}
 }
 
-// failingReader returns data, waits, then fails, like a corrupt gzip stream.
+// failingReader returns data, waits until ready says the client has taken
+// it in, then fails, like a corrupt gzip stream.
 type failingReader struct {
-	data []byte
-	wait time.Duration
-	err  error
+	data     []byte
+	ready    func() bool
+	err      error
+	wasReady bool // ready said yes before the error
 }
 
 func (r *failingReader) Read(p []byte) (int, error) {
@@ -197,7 +199,12 @@ func (r *failingReader) Read(p []byte) (int, error) {
 		r.data = r.data[n:]
 		return n, nil
 	}
-	time.Sleep(r.wait)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if r.ready() {
+			r.wasReady = true
+			break
+		}
+	}
 	return 0, r.err
 }
 
@@ -208,15 +215,24 @@ func TestRestoreReadErrorNeverRunsACutStatement(t *testing.T) {
 	corrupt := errors.New("gzip: invalid checksum")
 	r := &failingReader{
 		// At EOF the client would run the cut-off INSERT.
-		data: []byte("CREATE TABLE cut (i INT);\nINSERT INTO cut VALUES (1), (2)"),
-		wait: 300 * time.Millisecond,
-		err:  corrupt,
+		// More than the copy buffers before handing on, so the client gets
+		// the CREATE (and runs it) before the read error.
+		data: []byte("CREATE TABLE cut (i INT);\n" + strings.Repeat("-- a comment the client reads past\n", 10000) + "INSERT INTO cut VALUES (1), (2)"),
+		// The client has run the CREATE: the read error comes after it.
+		ready: func() bool {
+			var n int
+			return db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'cut'").Scan(&n) == nil && n == 1
+		},
+		err: corrupt,
 	}
 	err := d.Restore(context.Background(), r)
 	if !errors.Is(err, corrupt) {
 		t.Fatalf("Restore error = %v, want the reader's error", err)
 	}
 	wantCode(t, "Restore", err, backup.ECORRUPT)
+	if !r.wasReady {
+		t.Fatal("the client never ran the CREATE before the read error, so the test proves nothing")
+	}
 	var n int
 	err = db.QueryRow("SELECT COUNT(*) FROM cut").Scan(&n)
 	if err == nil && n != 0 {
