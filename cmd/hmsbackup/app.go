@@ -62,7 +62,7 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	var dumper backup.Dumper
 	switch cfg.Driver {
 	case "mysql":
-		if dumper, err = dumpmysql.New(dumpmysql.Config{DSN: cfg.DSN, TempDir: tmp, DumpCommand: cfg.DumpCommand, ClientCommand: cfg.ClientCommand}); err != nil {
+		if dumper, err = dumpmysql.New(dumpmysql.Config{DSN: cfg.DSN, TempDir: tmp, DumpCommand: cfg.DumpCommand, ClientCommand: cfg.ClientCommand, LockTimeout: cfg.RestoreLockTimeout}); err != nil {
 			return nil, err
 		}
 	default:

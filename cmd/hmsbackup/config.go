@@ -19,6 +19,9 @@ type config struct {
 	Compression backup.Compression
 	Location    *time.Location
 	LockWait    time.Duration
+	// RestoreLockTimeout bounds a MySQL restore's wait for other sessions
+	// to let go of the tables (0: the dumper's default).
+	RestoreLockTimeout time.Duration
 	// DumpCommand and ClientCommand override the MySQL tools (default:
 	// mariadb-dump/mariadb if installed, else mysqldump/mysql).
 	DumpCommand   string
@@ -83,6 +86,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 
+	if s := getenv("HMSBACKUP_RESTORE_LOCK_TIMEOUT"); s != "" {
+		if c.RestoreLockTimeout, err = time.ParseDuration(s); err != nil || c.RestoreLockTimeout <= 0 {
+			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_RESTORE_LOCK_TIMEOUT=%q is not a positive duration such as 60s or 5m", s)
+		}
+	}
 	if s := getenv("HMSBACKUP_LOCK_WAIT"); s != "" {
 		if c.LockWait, err = time.ParseDuration(s); err != nil || c.LockWait < 0 {
 			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_LOCK_WAIT=%q is not a duration such as 30s or 10m", s)

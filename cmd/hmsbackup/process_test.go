@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
 
 // buildBinary compiles hmsbackup for tests that need a real process.
@@ -221,5 +224,110 @@ func TestRunningRestoreIsNotAnAlarmButAKilledOneIs(t *testing.T) {
 	_, stderr = listJSON(t, bin, env)
 	if !strings.Contains(stderr, "WARNING") || !strings.Contains(stderr, "did not finish") || !strings.Contains(stderr, "pre-restore backup 2") {
 		t.Errorf("after kill -9 of the restore, list said %q; want the warning naming pre-restore backup 2", stderr)
+	}
+}
+
+// Issue 7: a restore of a database on which other sessions keep a
+// transaction open waits at most HMSBACKUP_RESTORE_LOCK_TIMEOUT, then gives
+// up with the database untouched (no object dropped, no rollback, no
+// interrupted-restore warning), naming the sessions it can see; once they
+// let go, the restore goes through.
+func TestRestoreOfABusyDatabaseGivesUpUntouched(t *testing.T) {
+	ctx := context.Background()
+	dsn, err := server.NewDatabase(ctx, "locked_hms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	for _, stmt := range []string{
+		"CREATE TABLE patients (id INT PRIMARY KEY, name TEXT)",
+		"CREATE TABLE attachments (id INT PRIMARY KEY, patient_id INT, FOREIGN KEY (patient_id) REFERENCES patients(id))",
+		"INSERT INTO patients VALUES (1, 'Ada'), (2, 'Grace')",
+		"INSERT INTO attachments VALUES (10, 1)",
+		"CREATE VIEW names AS SELECT name FROM patients",
+		"CREATE PROCEDURE count_patients() SELECT COUNT(*) FROM patients",
+	} {
+		if _, err := owner.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	owner.Close()
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn,
+		"HMSBACKUP_RESTORE_LOCK_TIMEOUT": "2s"}
+	mustOK(t, cliRun(t, env, "create"))
+	root, err := sql.Open("mysql", server.RootDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	objects := func() string {
+		var n int
+		root.QueryRow(`SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'locked_hms')
+			+ (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'locked_hms')
+			+ (SELECT COUNT(*) FROM locked_hms.patients)`).Scan(&n)
+		return fmt.Sprint(n)
+	}
+	before := objects()
+
+	for _, who := range []struct {
+		name, dsn, want string
+	}{
+		{"the backup user", dsn, "Sessions on it: id "},
+		{"root, invisible to the backup user", server.RootDSN(), "No other session on it is visible to this user"},
+	} {
+		// Only the blocker's session is on the database (earlier ones have
+		// ended), so the message shows exactly what the user can see.
+		user := strings.SplitN(dsn, ":", 2)[0]
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var n int
+			root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?", user).Scan(&n)
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sessions of %s linger", n, user)
+			}
+		}
+		blocker, err := sql.Open("mysql", who.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := blocker.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An open transaction that has read a table, as an HMS worker's.
+		if _, err := conn.ExecContext(ctx, "START TRANSACTION"); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM locked_hms.attachments").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		r := cliRun(t, env, "restore", "1", "--force")
+		if backup.ErrorCode(r.err) != backup.EBUSY || !strings.Contains(r.stderr, "nothing was changed") || !strings.Contains(r.stderr, who.want) || !strings.Contains(r.stderr, "HMSBACKUP_RESTORE_LOCK_TIMEOUT") {
+			t.Errorf("blocked by %s: %v\n%s", who.name, r.err, r.stderr)
+		}
+		if strings.Contains(r.stderr, "rolled back") || strings.Contains(r.stderr, "put back") {
+			t.Errorf("blocked by %s: the restore says it rolled back, though it never started:\n%s", who.name, r.stderr)
+		}
+		if got := objects(); got != before {
+			t.Errorf("blocked by %s: the database changed (%s objects and rows, was %s)", who.name, got, before)
+		}
+		if r := mustOK(t, cliRun(t, env, "list")); strings.Contains(r.stderr, "WARNING") {
+			t.Errorf("blocked by %s: the next command warns of an interrupted restore:\n%s", who.name, r.stderr)
+		}
+		conn.ExecContext(ctx, "COMMIT")
+		conn.Close()
+		blocker.Close()
+	}
+	// With the transactions gone the restore goes through.
+	mustOK(t, cliRun(t, env, "restore", "1", "--force"))
+	if got := objects(); got != before {
+		t.Errorf("after the restore: %s objects and rows, want %s", got, before)
 	}
 }

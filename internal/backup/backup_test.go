@@ -72,3 +72,16 @@ func TestSentinelsMatchByCode(t *testing.T) {
 		t.Error("a plain error matched ErrNotFound")
 	}
 }
+
+func TestUntouchedKeepsCodeAndMessage(t *testing.T) {
+	err := backup.Untouched(backup.Errorf(backup.EBUSY, "tables are locked"))
+	if !errors.Is(err, backup.ErrUntouched) || !errors.Is(err, backup.ErrBusy) || backup.ErrorCode(err) != backup.EBUSY || err.Error() != "tables are locked" {
+		t.Errorf("backup.Untouched: %v (code %s)", err, backup.ErrorCode(err))
+	}
+	if backup.Untouched(nil) != nil {
+		t.Error("backup.Untouched(nil) is not nil")
+	}
+	if errors.Is(backup.Errorf(backup.EBUSY, "x"), backup.ErrUntouched) {
+		t.Error("an unmarked error matches backup.ErrUntouched")
+	}
+}

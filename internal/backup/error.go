@@ -74,3 +74,20 @@ func ErrorCode(err error) string {
 	}
 	return EINTERNAL
 }
+
+// ErrUntouched marks an error of Dumper.Restore that happened before the
+// database was changed in any way: there is nothing to roll back.
+// errors.Is(err, ErrUntouched) tells; mark errors with Untouched.
+var ErrUntouched = errors.New("the database was not changed")
+
+// Untouched marks err with ErrUntouched, keeping its message and code.
+func Untouched(err error) error {
+	if err == nil {
+		return nil
+	}
+	return untouchedError{err}
+}
+
+type untouchedError struct{ error }
+
+func (u untouchedError) Unwrap() []error { return []error{u.error, ErrUntouched} }

@@ -32,7 +32,9 @@ type Dumper interface {
 	// r: afterwards it holds exactly the dump's tables, rows, views,
 	// triggers, routines and events, and nothing else. It stops at the first
 	// error and returns it; the database may then be partly restored (the
-	// engine rolls back with the pre-restore backup).
+	// engine rolls back with the pre-restore backup), unless the error is
+	// marked Untouched: it failed before changing anything (e.g. other
+	// sessions held locks on the tables past the configured wait).
 	Restore(ctx context.Context, r io.Reader) error
 
 	// Ping checks that the database can be reached with the configured

@@ -36,6 +36,8 @@ type memDB struct {
 	// waits for restoreHold to close.
 	restoring   chan struct{}
 	restoreHold chan struct{}
+	// restoreErr, if set, is what Restore returns before touching anything.
+	restoreErr error
 }
 
 func (m *memDB) Info() backup.SourceInfo {
@@ -58,6 +60,9 @@ func (m *memDB) Dump(ctx context.Context, w io.Writer) error {
 }
 
 func (m *memDB) Restore(ctx context.Context, r io.Reader) error {
+	if m.restoreErr != nil {
+		return m.restoreErr
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -522,5 +527,27 @@ func TestRunningRestoreIsNotReportedInterrupted(t *testing.T) {
 	}
 	if m, err := f.eng.InterruptedRestore(); m != nil || err != nil {
 		t.Errorf("after the restore: marker %+v, %v", m, err)
+	}
+}
+
+// Issue 7: a restore the Dumper refuses before touching the database (its
+// tables locked by others) is not rolled back: the database keeps what it
+// had, and no interrupted-restore marker is left.
+func TestUntouchedRestoreIsNotRolledBack(t *testing.T) {
+	f := newFixture(t)
+	f.eng.StateDir = f.dir
+	b := f.create(t)
+	f.db.content = []byte("what the database holds now\n")
+	f.db.restoreErr = backup.Untouched(backup.Errorf(backup.EBUSY, "tables locked by session 12"))
+	res, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice})
+	if backup.ErrorCode(err) != backup.EBUSY || !strings.Contains(err.Error(), "not touched") || res.RolledBack {
+		t.Fatalf("Restore: %v (rolled back %v), want EBUSY saying the database was not touched", err, res.RolledBack)
+	}
+	f.db.restoreErr = nil
+	if got := string(f.db.get()); got != "what the database holds now\n" {
+		t.Errorf("database holds %q", got)
+	}
+	if m, err := f.eng.InterruptedRestore(); m != nil || err != nil {
+		t.Errorf("marker after an untouched restore: %+v, %v", m, err)
 	}
 }

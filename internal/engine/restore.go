@@ -115,6 +115,15 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 		return nil
 	}
 
+	if errors.Is(restoreErr, backup.ErrUntouched) {
+		// Nothing to roll back.
+		if err := e.clearMarker(held); err != nil {
+			e.logger().Error("restore did not start but its marker remains", "err", err)
+		}
+		return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
+			"restore of backup %d did not start; the database was not touched", b.ID)
+	}
+
 	// 4.6: put the database back as it was. This must run even if the
 	// restore was cancelled.
 	e.logger().Error("restore failed, rolling back", "backup", b.Filename, "err", restoreErr)

@@ -5,6 +5,7 @@
 package mysql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -48,12 +49,20 @@ type Config struct {
 	// ClientCommand is the client that restores; default mariadb if it is on
 	// PATH, otherwise mysql.
 	ClientCommand string
+	// LockTimeout bounds how long a restore waits for other sessions to
+	// let go of the tables before it changes anything; then it gives up,
+	// naming them, with the database untouched. Zero means
+	// DefaultLockTimeout.
+	LockTimeout time.Duration
 }
+
+// DefaultLockTimeout is Config.LockTimeout's default.
+const DefaultLockTimeout = time.Minute
 
 // String describes c with the DSN's password replaced by "xxxxx".
 func (c Config) String() string {
-	return fmt.Sprintf("mysql.Config{DSN: %s, TempDir: %q, DumpCommand: %q, ClientCommand: %q}",
-		redactDSN(c.DSN), c.TempDir, c.DumpCommand, c.ClientCommand)
+	return fmt.Sprintf("mysql.Config{DSN: %s, TempDir: %q, DumpCommand: %q, ClientCommand: %q, LockTimeout: %v}",
+		redactDSN(c.DSN), c.TempDir, c.DumpCommand, c.ClientCommand, c.LockTimeout)
 }
 
 // GoString is String, so %#v does not print the password either.
@@ -82,6 +91,7 @@ type Dumper struct {
 	tempDir   string
 	dumpCmd   string
 	clientCmd string
+	lockWait  time.Duration
 }
 
 // New checks cfg and returns a Dumper. It does no network I/O. Returns
@@ -129,6 +139,10 @@ func New(cfg Config) (*Dumper, error) {
 		tempDir:   cfg.TempDir,
 		dumpCmd:   cfg.DumpCommand,
 		clientCmd: cfg.ClientCommand,
+		lockWait:  cmp.Or(cfg.LockTimeout, DefaultLockTimeout),
+	}
+	if cfg.LockTimeout < 0 {
+		return nil, backup.Errorf(backup.EINVALID, "the restore lock timeout %v is negative", cfg.LockTimeout)
 	}
 	if d.tempDir == "" {
 		d.tempDir = os.TempDir()

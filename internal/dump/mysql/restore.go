@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"sort"
 	"strings"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
@@ -21,35 +25,40 @@ import (
 // creates. Errors carry the client's stderr. If reading r fails, the client
 // is killed before it sees the end of its input, so a cut-off statement is
 // never run. Returns EUNAVAILABLE if the client is missing or the server
-// cannot be reached; once the emptying has begun, a failure leaves the
-// database partly restored. Restore waits for a pending Read on r to return
+// cannot be reached; a failure before the emptying began (other sessions
+// holding the tables past the lock timeout included) is marked
+// backup.Untouched, and once it has begun, a failure leaves the database
+// partly restored. Restore waits for a pending Read on r to return
 // unless ctx ends; then it returns at once, and the caller must not Read r
 // again (closing it is fine if r allows a Close during a Read).
 func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
-	// Check all that can be checked before anything is dropped.
+	// Check all that can be checked before anything is dropped: failures
+	// up to the emptying leave the database untouched.
 	client, err := exec.LookPath(d.clientCmd)
 	if err != nil {
-		return startError(err, d.clientCmd)
+		return backup.Untouched(startError(err, d.clientCmd))
 	}
 	creds, err := d.openCredentials()
 	if err != nil {
-		return err
+		return backup.Untouched(err)
 	}
 	defer creds.Close()
 	if err := d.checkClient(ctx, client, creds); err != nil {
-		return err
+		return backup.Untouched(err)
 	}
-	// Everything that can fail before the client runs comes before the
-	// database is emptied.
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return backup.Wrap(err, backup.EINTERNAL, "cannot set up the restore of MySQL database %q", d.db)
+		return backup.Untouched(backup.Wrap(err, backup.EINTERNAL, "cannot set up the restore of MySQL database %q", d.db))
 	}
 	defer pw.Close()
 	if err := d.emptyDatabase(ctx); err != nil {
 		pr.Close()
 		if ctx.Err() != nil {
-			return d.interrupted(ctx, "restore")
+			ierr := d.interrupted(ctx, "restore")
+			if errors.Is(err, backup.ErrUntouched) {
+				return backup.Untouched(ierr)
+			}
+			return ierr
 		}
 		return err
 	}
@@ -202,39 +211,59 @@ func dropOrder(kind string) int {
 	return 7
 }
 
-// emptyDatabase drops everything in the database, leaving the database
-// itself (its character set and grants) in place.
+// emptyDatabase drops everything in the database. It first locks every
+// table (bounded by the lock timeout), so that when other sessions hold
+// them it gives up, naming those sessions, before anything is dropped;
+// such errors are marked backup.Untouched.
 func (d *Dumper) emptyDatabase(ctx context.Context) error {
 	db, err := d.openDB()
 	if err != nil {
-		return err
+		return backup.Untouched(err)
 	}
 	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return d.unavailable(err)
+		return backup.Untouched(d.unavailable(err))
 	}
 	defer conn.Close()
 
 	objects, err := d.listObjects(ctx, conn)
 	if err != nil {
-		return d.unavailable(err)
+		return backup.Untouched(d.unavailable(err))
 	}
-	if _, err := conn.ExecContext(ctx, "SET SESSION FOREIGN_KEY_CHECKS = 0"); err != nil {
-		return d.unavailable(err)
+	// Every wait for a lock, here and in the drops, is bounded.
+	secs := max(1, int(math.Ceil(d.lockWait.Seconds())))
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION FOREIGN_KEY_CHECKS = 0, SESSION lock_wait_timeout = %d", secs)); err != nil {
+		return backup.Untouched(d.unavailable(err))
 	}
+	locked, err := d.lockTables(ctx, conn, objects)
+	if err != nil {
+		return backup.Untouched(err)
+	}
+	// Under LOCK TABLES only tables and sequences may be dropped; the
+	// views, routines and events go after.
 	oracleMode := false
-	for _, o := range objects {
-		if strings.HasPrefix(o.kind, "PACKAGE") && !oracleMode {
-			// MariaDB 10.x parses DROP PACKAGE only in Oracle mode.
-			if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = 'ORACLE'"); err != nil {
+	for pass, underLock := range []bool{true, false} {
+		for _, o := range objects {
+			if isTable(o.kind) != underLock {
+				continue
+			}
+			if strings.HasPrefix(o.kind, "PACKAGE") && !oracleMode {
+				// MariaDB 10.x parses DROP PACKAGE only in Oracle mode.
+				if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = 'ORACLE'"); err != nil {
+					return backup.Wrap(err, backup.EINTERNAL, "cannot empty MySQL database %q before the restore", d.db)
+				}
+				oracleMode = true
+			}
+			stmt := "DROP " + o.kind + " IF EXISTS " + quoteIdent(d.db) + "." + quoteIdent(o.name)
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return backup.Wrap(err, backup.EINTERNAL, "cannot empty MySQL database %q before the restore: dropping %s %s", d.db, strings.ToLower(o.kind), quoteIdent(o.name))
+			}
+		}
+		if pass == 0 && locked {
+			if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
 				return backup.Wrap(err, backup.EINTERNAL, "cannot empty MySQL database %q before the restore", d.db)
 			}
-			oracleMode = true
-		}
-		stmt := "DROP " + o.kind + " IF EXISTS " + quoteIdent(d.db) + "." + quoteIdent(o.name)
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return backup.Wrap(err, backup.EINTERNAL, "cannot empty MySQL database %q before the restore: dropping %s %s", d.db, strings.ToLower(o.kind), quoteIdent(o.name))
 		}
 	}
 
@@ -254,6 +283,80 @@ func (d *Dumper) emptyDatabase(ctx context.Context) error {
 		return backup.Errorf(backup.EINTERNAL, "cannot empty MySQL database %q before the restore: %d objects are still there (%s)", d.db, len(left), strings.Join(names, ", "))
 	}
 	return nil
+}
+
+// isTable reports whether objects of kind are locked and dropped as tables.
+func isTable(kind string) bool { return kind == "TABLE" || kind == "SEQUENCE" }
+
+// lockTables write-locks every table and sequence among objects, waiting at
+// most the lock timeout for other sessions to let go; locked reports
+// whether it holds the locks. When the wait runs out it returns EBUSY
+// naming the sessions it can see. A lock refused for another reason (a
+// trigger on a table the user may not lock) is not fatal: the restore goes
+// on without it, its drops bounded by the same timeout.
+func (d *Dumper) lockTables(ctx context.Context, conn *sql.Conn, objects []schemaObject) (locked bool, err error) {
+	var names []string
+	for _, o := range objects {
+		if isTable(o.kind) {
+			names = append(names, quoteIdent(d.db)+"."+quoteIdent(o.name)+" WRITE")
+		}
+	}
+	if len(names) == 0 {
+		return false, nil
+	}
+	_, err = conn.ExecContext(ctx, "LOCK TABLES "+strings.Join(names, ", "))
+	if err == nil {
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, d.interrupted(ctx, "restore")
+	}
+	var me *mysqldrv.MySQLError
+	if errors.As(err, &me) && me.Number == errLockWaitTimeout {
+		return false, backup.Errorf(backup.EBUSY,
+			"cannot restore MySQL database %q: other sessions kept its tables locked (an open transaction, a long query or a LOCK TABLES) for the whole %v allowed, so nothing was changed. %s Let them finish or end them (KILL <id>), then restore again; HMSBACKUP_RESTORE_LOCK_TIMEOUT sets how long to wait",
+			d.db, d.lockWait, d.blockers(ctx, conn))
+	}
+	return false, nil
+}
+
+// errLockWaitTimeout is ER_LOCK_WAIT_TIMEOUT.
+const errLockWaitTimeout = 1205
+
+// blockers describes the other sessions using the database, as far as the
+// user may see them (all of them with the PROCESS privilege); conn, ours,
+// is left out.
+func (d *Dumper) blockers(ctx context.Context, conn *sql.Conn) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	rows, err := conn.QueryContext(ctx, `
+SELECT ID, USER, HOST, COMMAND, TIME, COALESCE(STATE, ''), COALESCE(LEFT(INFO, 80), '')
+  FROM information_schema.PROCESSLIST
+ WHERE ID <> CONNECTION_ID() AND DB = ? ORDER BY TIME DESC LIMIT 10`, d.db)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	var seen []string
+	for rows.Next() {
+		var id, secs int64
+		var user, host, command, state, info string
+		if rows.Scan(&id, &user, &host, &command, &secs, &state, &info) != nil {
+			return ""
+		}
+		s := fmt.Sprintf("id %d (%s@%s, %s for %d s", id, user, host, command, secs)
+		if state != "" {
+			s += ", " + state
+		}
+		if info != "" {
+			s += ": " + strings.Join(strings.Fields(info), " ")
+		}
+		seen = append(seen, s+")")
+	}
+	if len(seen) == 0 {
+		return "No other session on it is visible to this user: one with the PROCESS privilege sees them in SHOW PROCESSLIST."
+	}
+	return "Sessions on it: " + strings.Join(seen, "; ") + "."
 }
 
 // listObjects returns what is in the database, in drop order.
