@@ -12,6 +12,7 @@ import (
 
 func (c *cli) restoreCommand() *cobra.Command {
 	var force, asJSON bool
+	var into string
 	cmd := &cobra.Command{
 		Use:     "restore ID",
 		Aliases: []string{"backup:restore"},
@@ -30,6 +31,9 @@ func (c *cli) restoreCommand() *cobra.Command {
 				if err := b.Restorable(); err != nil {
 					return err
 				}
+				if err := a.engine.CheckTarget(b, into); err != nil {
+					return err
+				}
 				if !force {
 					if err := c.confirmRestore(a, b); err != nil {
 						return err
@@ -38,7 +42,7 @@ func (c *cli) restoreCommand() *cobra.Command {
 				bar := c.progressFor("restore", b.FileSize)
 				preBar := c.progressFor("pre-restore backup", -1)
 				res, err := a.engine.Restore(cmd.Context(), engine.RestoreRequest{
-					BackupID: id, Actor: a.actor, Progress: progressWriter(bar), PreRestoreProgress: progressWriter(preBar),
+					BackupID: id, Actor: a.actor, Progress: progressWriter(bar), PreRestoreProgress: progressWriter(preBar), Into: into,
 				})
 				finish(bar)
 				if err != nil {
@@ -58,6 +62,7 @@ func (c *cli) restoreCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation (for scripts)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&into, "into", "", "restore a backup of another database into the configured DATABASE (name it to confirm)")
 	return cmd
 }
 
@@ -68,10 +73,14 @@ func (c *cli) confirmRestore(a *app, b *backup.Backup) error {
 	if !c.isTerminal(c.stdin) {
 		return backup.Errorf(backup.EINVALID, "refusing to restore without confirmation: there is no terminal to ask on; re-run with --force to replace database %s", info.Database)
 	}
-	fmt.Fprintf(c.stderr, "This REPLACES ALL DATA in the %s database %q with backup %d (%s, taken %s).\n"+
+	of := ""
+	if b.DBName != "" && b.DBName != info.Database {
+		of = fmt.Sprintf(" of ANOTHER database, %q,", b.DBName)
+	}
+	fmt.Fprintf(c.stderr, "This REPLACES ALL DATA in the %s database %q with backup %d%s (%s, taken %s).\n"+
 		"A pre-restore backup of the current data is taken first.\n"+
 		"Type the database name (%s) to continue: ",
-		info.Engine, info.Database, b.ID, b.Filename, b.CreatedAt.In(a.cfg.Location).Format("2006-01-02 15:04:05"), info.Database)
+		info.Engine, info.Database, b.ID, of, b.Filename, b.CreatedAt.In(a.cfg.Location).Format("2006-01-02 15:04:05"), info.Database)
 	line, err := bufio.NewReader(c.stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return backup.Errorf(backup.EINVALID, "restore cancelled: no answer")

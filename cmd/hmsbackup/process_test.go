@@ -331,3 +331,43 @@ func TestRestoreOfABusyDatabaseGivesUpUntouched(t *testing.T) {
 		t.Errorf("after the restore: %s objects and rows, want %s", got, before)
 	}
 }
+
+// Issue 7: with the DSN pointed at another database, restoring a backup of
+// the first is refused (naming both) unless --into names the target.
+func TestRestoreIntoAnotherDatabaseThroughTheCLI(t *testing.T) {
+	ctx := context.Background()
+	first, err := server.NewDatabase(ctx, "into_first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Exec(ctx, "CREATE TABLE into_first.patients (id INT PRIMARY KEY)", "INSERT INTO into_first.patients VALUES (1), (2), (3)"); err != nil {
+		t.Fatal(err)
+	}
+	second, err := server.NewDatabase(ctx, "into_second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Exec(ctx, "CREATE TABLE into_second.visits (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": first}
+	mustOK(t, cliRun(t, env, "create"))
+	env["HMSBACKUP_DB_DSN"] = second
+	r := cliRun(t, env, "restore", "1", "--force")
+	if exitCode(r.err) != 2 || !strings.Contains(r.stderr, "into_first") || !strings.Contains(r.stderr, "--into into_second") {
+		t.Fatalf("restore into another database: exit %d\n%s", exitCode(r.err), r.stderr)
+	}
+	root, err := sql.Open("mysql", server.RootDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var n int
+	if err := root.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'into_second' AND TABLE_NAME = 'visits'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the refused restore touched into_second (%d, %v)", n, err)
+	}
+	mustOK(t, cliRun(t, env, "restore", "1", "--force", "--into", "into_second"))
+	if err := root.QueryRow("SELECT COUNT(*) FROM into_second.patients").Scan(&n); err != nil || n != 3 {
+		t.Errorf("after restore --into: %d patients (%v), want 3", n, err)
+	}
+}

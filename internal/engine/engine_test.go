@@ -551,3 +551,31 @@ func TestUntouchedRestoreIsNotRolledBack(t *testing.T) {
 		t.Errorf("marker after an untouched restore: %+v, %v", m, err)
 	}
 }
+
+// Issue 7: a backup of another database than the configured one is not
+// restored over it unless the caller names the target (Into).
+func TestRestoreIntoAnotherDatabaseNeedsInto(t *testing.T) {
+	f := newFixture(t)
+	b := f.create(t)
+	b.DBName = "openemr" // taken when the DSN named another database
+	if err := f.cat.UpdateBackup(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	f.db.content = []byte("hms's own data\n")
+	_, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice})
+	if backup.ErrorCode(err) != backup.EINVALID || !strings.Contains(err.Error(), "--into hms") || !strings.Contains(err.Error(), "openemr") {
+		t.Fatalf("Restore without Into: %v, want EINVALID naming both databases and --into", err)
+	}
+	if got := string(f.db.get()); got != "hms's own data\n" {
+		t.Fatalf("the refused restore changed the database: %q", got)
+	}
+	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice, Into: "other"}); backup.ErrorCode(err) != backup.EINVALID {
+		t.Errorf("Restore with Into naming a third database: %v, want EINVALID", err)
+	}
+	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice, Into: "hms"}); err != nil {
+		t.Fatalf("Restore with Into hms: %v", err)
+	}
+	if got := string(f.db.get()); got == "hms's own data\n" {
+		t.Errorf("Restore with Into did not restore")
+	}
+}

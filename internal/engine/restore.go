@@ -23,6 +23,26 @@ type RestoreRequest struct {
 	Progress io.Writer
 	// PreRestoreProgress, if set, gets the pre-restore backup's progress.
 	PreRestoreProgress io.Writer
+	// Into must name the configured database when it is not the one the
+	// backup was taken of (see CheckTarget).
+	Into string
+}
+
+// CheckTarget refuses (EINVALID) to restore backup b into the configured
+// database when b was taken of another one, unless into names the
+// configured database: replacing one database with another's data must be
+// asked for explicitly.
+func (e *Engine) CheckTarget(b *backup.Backup, into string) error {
+	target := e.Dumper.Info().Database
+	if b.DBName == "" || b.DBName == target || into == target {
+		return nil
+	}
+	if into != "" {
+		return backup.Errorf(backup.EINVALID, "--into %s does not name the configured database %s", into, target)
+	}
+	return backup.Errorf(backup.EINVALID,
+		"backup %d is of database %s, but the configured database is %s: restoring it would replace %s's data with %s's; to do that on purpose add --into %s",
+		b.ID, b.DBName, target, target, b.DBName, target)
 }
 
 // RestoreResult says what a restore did, including on failure.
@@ -70,6 +90,9 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	}
 	if info := e.Dumper.Info(); b.DBEngine != "" && b.DBEngine != info.Engine {
 		return backup.Errorf(backup.EINVALID, "backup %d is a %s backup and cannot be restored into the %s database %s", b.ID, b.DBEngine, info.Engine, info.Database)
+	}
+	if err := e.CheckTarget(b, req.Into); err != nil {
+		return err
 	}
 	l, err := e.lock(ctx, "restore")
 	if err != nil {
