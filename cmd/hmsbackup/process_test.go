@@ -371,3 +371,55 @@ func TestRestoreIntoAnotherDatabaseThroughTheCLI(t *testing.T) {
 		t.Errorf("after restore --into: %d patients (%v), want 3", n, err)
 	}
 }
+
+// Issue 7: one operation per database across data directories (or hosts):
+// while a restore from one data directory runs, a backup from another is
+// refused, naming the cause; once the restoring process is killed, the
+// server drops its lock and the backup runs.
+func TestOneOperationPerDatabaseAcrossDataDirectories(t *testing.T) {
+	bin := buildBinary(t)
+	ctx := context.Background()
+	dsn, err := server.NewDatabase(ctx, "shared_hms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Exec(ctx, "CREATE TABLE shared_hms.patients (id INT PRIMARY KEY)", "INSERT INTO shared_hms.patients VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
+	second := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
+	mustOK(t, cliRun(t, first, "create"))
+	client, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(t.TempDir(), "held-client")
+	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *--execute*) exec %q \"$@\";; esac\nexec sleep 120\n", client)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	first["HMSBACKUP_MYSQL"] = wrapper
+	cmd := exec.Command(bin, "restore", "1", "--force")
+	cmd.Env = envList(first)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	marker := filepath.Join(first["HMSBACKUP_DATA_DIR"], "restore-in-progress.json")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restore never reached its load phase")
+		}
+	}
+	r := cliRun(t, second, "create")
+	if exitCode(r.err) != 4 || !strings.Contains(r.stderr, "another hmsbackup") || !strings.Contains(r.stderr, "shared_hms") {
+		t.Errorf("backup from a second data directory during a restore: exit %d\n%s", exitCode(r.err), r.stderr)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	mustOK(t, cliRun(t, second, "create"))
+}

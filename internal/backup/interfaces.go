@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // SourceInfo describes the database a Dumper backs up.
@@ -40,6 +41,18 @@ type Dumper interface {
 	// Ping checks that the database can be reached with the configured
 	// credentials, returning EUNAVAILABLE with a reason if not.
 	Ping(ctx context.Context) error
+}
+
+// ServerLocker is implemented by Dumpers whose database server can hold a
+// lock of its own (MySQL's GET_LOCK), so that hmsbackup processes with other
+// data directories or on other hosts see each other's backups and
+// restores of the same database.
+type ServerLocker interface {
+	// LockServer takes the database's lock on its server for the operation
+	// described by what, waiting up to wait. It returns EBUSY naming the
+	// holder if another session keeps it. The lock is held until release
+	// is called or the process dies.
+	LockServer(ctx context.Context, what string, wait time.Duration) (release func(), err error)
 }
 
 // Catalog stores backup records, settings and the audit trail. It lives in

@@ -77,9 +77,43 @@ func (e *Engine) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func (e *Engine) lock(ctx context.Context, op string) (*lock.Lock, error) {
+func (e *Engine) lock(ctx context.Context, op string) (*heldLock, error) {
 	info := e.Dumper.Info()
-	return e.Locker.Acquire(ctx, info.Key, fmt.Sprintf("%s of database %s", op, info.Database), e.LockWait)
+	what := fmt.Sprintf("%s of database %s", op, info.Database)
+	l, err := e.Locker.Acquire(ctx, info.Key, what, e.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	h := &heldLock{file: l}
+	if sl, ok := e.Dumper.(backup.ServerLocker); ok {
+		h.server, err = sl.LockServer(ctx, what, e.LockWait)
+		switch {
+		case backup.ErrorCode(err) == backup.EUNAVAILABLE:
+			// A server that cannot be reached holds no one's lock; the
+			// operation goes on and fails (and is recorded) in its turn.
+			e.logger().Warn("cannot take the database's lock on its server", "database", info.Database, "err", err)
+		case err != nil:
+			l.Release()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// heldLock is one operation's hold on its database: the lock file in the
+// data directory, and the server's lock where the Dumper has one.
+type heldLock struct {
+	file   *lock.Lock
+	server func() // nil without a server lock
+}
+
+// Release gives both locks back. Safe to call more than once.
+func (h *heldLock) Release() error {
+	if h.server != nil {
+		h.server()
+		h.server = nil
+	}
+	return h.file.Release()
 }
 
 // audit appends an entry; a failure to write the audit is logged, never

@@ -201,7 +201,15 @@ func (d *Dumper) Ping(ctx context.Context) error {
 
 // openDB opens a pool for the configured DSN. It does not connect yet.
 func (d *Dumper) openDB() (*sql.DB, error) {
-	connector, err := mysqldrv.NewConnector(d.conn.Clone())
+	return d.openDBIn(d.db)
+}
+
+// openDBIn is openDB with database db as the connections' default ("" for
+// none: such sessions do not show as using the database).
+func (d *Dumper) openDBIn(db string) (*sql.DB, error) {
+	cfg := d.conn.Clone()
+	cfg.DBName = db
+	connector, err := mysqldrv.NewConnector(cfg)
 	if err != nil {
 		return nil, backup.Wrap(err, backup.EINVALID, "invalid MySQL connection settings")
 	}
