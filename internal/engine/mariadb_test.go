@@ -174,6 +174,12 @@ func hmsSchema(f *mysqlFixture, t tb) {
 		"CREATE PROCEDURE count_patients(OUT c INT) BEGIN SELECT COUNT(*) INTO c FROM patients; END",
 		"CREATE FUNCTION double_it(x INT) RETURNS INT DETERMINISTIC RETURN x * 2",
 		"CREATE EVENT nightly_cleanup ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 03:00:00' DO DELETE FROM audit_counter WHERE n < 0",
+		// A system-versioned table with history: four versions of one row.
+		"CREATE TABLE admission_status (id INT PRIMARY KEY, status VARCHAR(20)) WITH SYSTEM VERSIONING",
+		"INSERT INTO admission_status VALUES (1, 'admitted')",
+		"UPDATE admission_status SET status = 'in surgery'",
+		"UPDATE admission_status SET status = 'recovering'",
+		"UPDATE admission_status SET status = 'discharged'",
 	)
 	allBytes := make([]byte, 256)
 	for i := range allBytes {
@@ -334,6 +340,7 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 		// Change everything: rows, schema, and objects the backup lacks.
 		f.exec(t,
 			"DELETE FROM patients WHERE id % 2 = 0",
+			"UPDATE admission_status SET status = 'readmitted'",
 			"UPDATE patients SET name = 'changed'",
 			"DROP VIEW patient_names",
 			"DROP PROCEDURE count_patients",
@@ -369,6 +376,11 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 		}
 		if leftovers != 0 {
 			t.Fatalf("%d objects absent from the backup survived the restore", leftovers)
+		}
+		// The system-versioned table's history came back whole.
+		var versions int
+		if err := f.db.QueryRow("SELECT COUNT(*) FROM admission_status FOR SYSTEM_TIME ALL").Scan(&versions); err != nil || versions != 4 {
+			t.Fatalf("admission_status has %d versions after the restore (%v), want 4", versions, err)
 		}
 	})
 }

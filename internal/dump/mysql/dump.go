@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
@@ -15,9 +17,10 @@ const dumpTrailer = "-- Dump completed"
 
 // dumpArgs is the dump tool's argv. --defaults-file must come first. The
 // dump has no CREATE DATABASE or USE (no --databases), so it restores into
-// whatever database the client is pointed at.
-func dumpArgs(optFile, db string) []string {
-	return []string{
+// whatever database the client is pointed at. history adds
+// --dump-history: the past rows of system-versioned tables (MariaDB 10.11+).
+func dumpArgs(optFile, db string, history bool) []string {
+	args := []string{
 		"--defaults-file=" + optFile,
 		"--single-transaction", // a consistent snapshot of InnoDB tables, no global lock
 		"--skip-lock-tables",
@@ -29,9 +32,33 @@ func dumpArgs(optFile, db string) []string {
 		"--default-character-set=utf8mb4",
 		"--no-tablespaces", // needs no PROCESS privilege
 		"--max-allowed-packet=1G",
-		"--",
-		db,
 	}
+	if history {
+		args = append(args, "--dump-history")
+	}
+	return append(args, "--", db)
+}
+
+// dumpsHistory reports whether the dump tool can dump the history of
+// system-versioned tables (its --help lists --dump-history). It asks the
+// tool once, bounded by ctx and 10 s; an answer cut short by ctx is not
+// kept.
+func (d *Dumper) dumpsHistory(ctx context.Context) bool {
+	d.historyMu.Lock()
+	defer d.historyMu.Unlock()
+	if d.historyKnown {
+		return d.history
+	}
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(hctx, d.dumpCmd, "--help")
+	cmd.Env = toolEnv()
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return false
+	}
+	d.history, d.historyKnown = err == nil && bytes.Contains(out, []byte("--dump-history")), true
+	return d.history
 }
 
 // Dump streams a consistent dump of the database (tables, rows, views,
@@ -50,7 +77,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := creds.command(runCtx, d.dumpCmd, dumpArgs(creds.path, d.db)...)
+	cmd := creds.command(runCtx, d.dumpCmd, dumpArgs(creds.path, d.db, d.dumpsHistory(ctx))...)
 	stderr := newTailBuffer(stderrLimit)
 	cmd.Stderr = stderr
 	pr, pw, capacity, err := toolPipe()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -92,6 +93,10 @@ type Dumper struct {
 	dumpCmd   string
 	clientCmd string
 	lockWait  time.Duration
+
+	historyMu    sync.Mutex
+	historyKnown bool // the dump tool was asked
+	history      bool // the dump tool has --dump-history
 }
 
 // New checks cfg and returns a Dumper. It does no network I/O. Returns
