@@ -26,14 +26,23 @@ func (c *cli) verifyCommand() *cobra.Command {
 				return err
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				b, err := a.engine.Verify(cmd.Context(), id, a.actor)
-				if err != nil {
+				b, checks, err := a.engine.VerifyCopies(cmd.Context(), id, a.actor)
+				if b == nil || checks == nil {
 					return err
 				}
 				if asJSON {
-					return writeJSON(c.stdout, map[string]any{"id": b.ID, "filename": b.Filename, "sha256": b.SHA256, "ok": true})
+					if jerr := writeJSON(c.stdout, map[string]any{"id": b.ID, "filename": b.Filename, "sha256": b.SHA256, "ok": err == nil, "copies": checks}); jerr != nil {
+						return jerr
+					}
+					return err
 				}
-				fmt.Fprintf(c.stdout, "Backup %d is intact: %s matches sha256 %s\n", b.ID, b.Filename, b.SHA256)
+				for _, ch := range checks {
+					fmt.Fprintf(c.stdout, "%-13s %s\n", ch.Where+":", ch.Status)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "Backup %d is intact: every copy of %s matches sha256 %s\n", b.ID, b.Filename, b.SHA256)
 				return nil
 			})
 		},

@@ -161,3 +161,36 @@ func TestS3TransientFaultsThroughTheCLI(t *testing.T) {
 		t.Errorf("after verify: %v", s)
 	}
 }
+
+// Issue 7: verify reports each copy: with the local file gone and the S3
+// copy intact it says so for each (and exits 3, for the missing one).
+func TestVerifyReportsEachCopy(t *testing.T) {
+	fake, err := s3fake.New("hms-backups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	dataDir := t.TempDir()
+	env := map[string]string{
+		"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_S3_ENDPOINT": fake.URL(), "HMSBACKUP_S3_BUCKET": "hms-backups",
+		"HMSBACKUP_S3_ACCESS_KEY": "AK", "HMSBACKUP_S3_SECRET_KEY": "very-secret-key",
+	}
+	b := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	if r := mustOK(t, cliRun(t, env, "verify", "1")); !strings.Contains(r.stdout, "local:        ok") || !strings.Contains(r.stdout, "S3:           ok") {
+		t.Errorf("verify of an intact backup:\n%s", r.stdout)
+	}
+	if err := os.Remove(b["file_path"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	r := cliRun(t, env, "verify", "1", "--json")
+	var out struct {
+		OK     bool
+		Copies []struct{ Where, Status string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, r.stdout)
+	}
+	if exitCode(r.err) != 3 || out.OK || len(out.Copies) != 2 || out.Copies[0] != (struct{ Where, Status string }{"local", "missing"}) || out.Copies[1] != (struct{ Where, Status string }{"S3", "ok"}) {
+		t.Errorf("verify with the local file gone: exit %d, %+v", exitCode(r.err), out)
+	}
+}

@@ -9,39 +9,79 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
 
-// Verify re-hashes a backup's local file against the SHA-256 in the catalog
-// and corrects is_local if the file is gone.
+// CopyCheck is what verifying found of one copy of a backup.
+type CopyCheck struct {
+	Where string `json:"where"` // "local", "Google Drive" or "S3"
+	// Status is "ok", "missing", "corrupt" or "unchecked" (it could not
+	// be read: the remote is down, say).
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Verify re-hashes every copy of a backup (the local file and each remote
+// copy recorded or found) against the SHA-256 in the catalog, corrects the
+// location flags to what it found, and returns what is wrong.
 func (e *Engine) Verify(ctx context.Context, id int64, actor Actor) (*backup.Backup, error) {
-	b, err := e.Catalog.FindBackupByID(ctx, id)
-	if err != nil {
-		e.audit(ctx, actor, backup.ActionVerify, &backup.Backup{ID: id}, err, "")
-		return nil, err
-	}
-	err = e.verify(ctx, b)
-	e.audit(ctx, actor, backup.ActionVerify, b, err, "verify "+b.Filename)
+	b, _, err := e.VerifyCopies(ctx, id, actor)
 	return b, err
 }
 
+// VerifyCopies is Verify, also saying what it found of each copy.
+func (e *Engine) VerifyCopies(ctx context.Context, id int64, actor Actor) (*backup.Backup, []CopyCheck, error) {
+	b, err := e.Catalog.FindBackupByID(ctx, id)
+	if err != nil {
+		e.audit(ctx, actor, backup.ActionVerify, &backup.Backup{ID: id}, err, "")
+		return nil, nil, err
+	}
+	checks, err := e.verify(ctx, b)
+	e.audit(ctx, actor, backup.ActionVerify, b, err, "verify "+b.Filename)
+	return b, checks, err
+}
+
 // verify checks every copy: the local file's SHA-256, and each remote
-// copy's presence and size. It corrects the location flags to what it
-// found (3.2) and returns what is wrong.
-func (e *Engine) verify(ctx context.Context, b *backup.Backup) error {
+// copy's presence, size and SHA-256. It corrects the location flags to what
+// it found (3.2) and returns what it found and what is wrong.
+func (e *Engine) verify(ctx context.Context, b *backup.Backup) ([]CopyCheck, error) {
 	if err := b.Restorable(); err != nil {
-		return err
+		return nil, err
 	}
 	before := *b
 	err := e.checkFile(ctx, b)
 	b.IsLocal = backup.ErrorCode(err) != backup.ENOTFOUND
+	checks := []CopyCheck{copyCheck("local", err)}
 	errs := []error{err}
 	for _, r := range e.Remotes {
-		errs = append(errs, e.verifyRemote(ctx, b, r))
+		expected := r.has(b)
+		err := e.verifyRemote(ctx, b, r)
+		if expected || r.has(b) || err != nil {
+			checks = append(checks, copyCheck(r.label(), err))
+		}
+		errs = append(errs, err)
 	}
 	if *b != before {
 		if uerr := e.Catalog.UpdateBackup(ctx, b); uerr != nil {
 			errs = append(errs, fmt.Errorf("update location of backup %d: %w", b.ID, uerr))
 		}
 	}
-	return errors.Join(errs...)
+	return checks, errors.Join(errs...)
+}
+
+// copyCheck describes a copy from the error checking it gave.
+func copyCheck(where string, err error) CopyCheck {
+	c := CopyCheck{Where: where, Status: "ok"}
+	if err == nil {
+		return c
+	}
+	c.Error = err.Error()
+	switch backup.ErrorCode(err) {
+	case backup.ENOTFOUND:
+		c.Status = "missing"
+	case backup.ECORRUPT:
+		c.Status = "corrupt"
+	default:
+		c.Status = "unchecked"
+	}
+	return c
 }
 
 // verifyRemote checks one remote copy and marks it present or not.
