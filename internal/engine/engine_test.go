@@ -579,3 +579,32 @@ func TestRestoreIntoAnotherDatabaseNeedsInto(t *testing.T) {
 		t.Errorf("Restore with Into did not restore")
 	}
 }
+
+// Issue 7: while a restore runs, its pre-restore backup (its way back)
+// cannot be deleted; afterwards it can.
+func TestDeleteWaitsForARunningRestore(t *testing.T) {
+	f := newFixture(t)
+	b := f.create(t)
+	f.db.restoring, f.db.restoreHold = make(chan struct{}), make(chan struct{})
+	done := make(chan *engine.RestoreResult, 1)
+	go func() {
+		res, _ := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice})
+		done <- res
+	}()
+	<-f.db.restoring
+	pending := backup.SourcePreRestore
+	pres, _, err := f.cat.FindBackups(context.Background(), backup.BackupFilter{Source: &pending})
+	if err != nil || len(pres) != 1 {
+		t.Fatalf("pre-restore backups: %d, %v", len(pres), err)
+	}
+	if _, err := f.eng.Delete(context.Background(), pres[0].ID, alice); backup.ErrorCode(err) != backup.EBUSY || !strings.Contains(err.Error(), "restore of database hms") {
+		t.Errorf("Delete of the running restore's pre-restore backup: %v, want EBUSY naming the restore", err)
+	}
+	close(f.db.restoreHold)
+	if res := <-done; res.PreRestore == nil {
+		t.Fatal("the restore made no pre-restore backup")
+	}
+	if _, err := f.eng.Delete(context.Background(), pres[0].ID, alice); err != nil {
+		t.Errorf("Delete after the restore: %v", err)
+	}
+}

@@ -127,8 +127,21 @@ func (e *Engine) verifyRemote(ctx context.Context, b *backup.Backup, r Remote) e
 }
 
 // Delete removes a backup's file, then its record (3.4). A protected
-// backup must be unprotected first; a running one cannot be deleted.
+// backup must be unprotected first; a running one cannot be deleted; while
+// a backup or restore of the database runs, Delete waits LockWait and then
+// returns EBUSY.
 func (e *Engine) Delete(ctx context.Context, id int64, actor Actor) (*backup.Backup, error) {
+	// Not while a backup or restore of the database runs: a restore may
+	// need its pre-restore backup to roll back, and a new backup's uploads
+	// would leave orphan copies. The lock is this data directory's: other
+	// directories have catalogs of their own.
+	info := e.Dumper.Info()
+	l, err := e.Locker.Acquire(ctx, info.Key, fmt.Sprintf("delete of backup %d", id), e.LockWait)
+	if err != nil {
+		e.audit(ctx, actor, backup.ActionDelete, &backup.Backup{ID: id}, err, "delete not started")
+		return nil, err
+	}
+	defer l.Release()
 	b, err := e.Catalog.FindBackupByID(ctx, id)
 	if err != nil {
 		e.audit(ctx, actor, backup.ActionDelete, &backup.Backup{ID: id}, err, "")
