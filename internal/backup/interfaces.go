@@ -62,9 +62,15 @@ type Catalog interface {
 	// CreateBackup inserts b (normally pending) and sets its ID, CreatedAt
 	// and UpdatedAt. Returns ECONFLICT if b.Filename is already recorded.
 	CreateBackup(ctx context.Context, b *Backup) error
-	// UpdateBackup saves every field of b (by b.ID) and sets UpdatedAt.
-	// Returns ENOTFOUND if there is no such record.
+	// UpdateBackup saves every field of b (by b.ID) but IsProtected, and
+	// sets UpdatedAt and b.IsProtected to the stored value: only
+	// SetProtected changes it, so a stale copy of the record (an upload
+	// that took an hour) cannot undo a protect. Returns ENOTFOUND if there
+	// is no such record.
 	UpdateBackup(ctx context.Context, b *Backup) error
+	// SetProtected sets the record's IsProtected and UpdatedAt. Returns
+	// ENOTFOUND if there is no such record.
+	SetProtected(ctx context.Context, id int64, protected bool) error
 	// FindBackupByID returns ENOTFOUND if there is no such record.
 	FindBackupByID(ctx context.Context, id int64) (*Backup, error)
 	// FindBackups returns the matching records, newest first, and how many

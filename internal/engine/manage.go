@@ -174,8 +174,9 @@ func (e *Engine) SetProtected(ctx context.Context, id int64, protected bool, act
 	if err != nil {
 		return nil, err
 	}
-	b.IsProtected = protected
-	err = e.Catalog.UpdateBackup(ctx, b)
+	if err = e.Catalog.SetProtected(ctx, id, protected); err == nil {
+		b.IsProtected = protected
+	}
 	action := backup.Action("protect")
 	if !protected {
 		action = "unprotect"

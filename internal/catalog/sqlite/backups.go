@@ -54,6 +54,22 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 // UpdateBackup saves every field of b except CreatedAt, which it reloads,
 // and sets UpdatedAt. Returns ENOTFOUND if there is no record b.ID,
 // ECONFLICT if b.Filename belongs to another record.
+// SetProtected implements backup.Catalog.
+func (c *Catalog) SetProtected(ctx context.Context, id int64, protected bool) error {
+	now := c.now()
+	if err := checkTime("updated_at", now); err != nil {
+		return err
+	}
+	res, err := c.db.ExecContext(ctx, "UPDATE backups SET is_protected = ?, updated_at = ? WHERE id = ?", protected, formatTime(now), id)
+	if err != nil {
+		return wrap(err, "update backup %d", id)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)
+	}
+	return nil
+}
+
 func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 	if err := validateBackup(b); err != nil {
 		return err
@@ -65,19 +81,19 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 	var createdAt string
 	err := c.db.QueryRowContext(ctx, `
 		UPDATE backups SET filename = ?, file_size = ?, file_path = ?, google_drive_file_id = ?,
-			status = ?, source = ?, is_protected = ?, created_by = ?, completed_at = ?,
+			status = ?, source = ?, created_by = ?, completed_at = ?,
 			error_message = ?, updated_at = ?, sha256 = ?, compression = ?, raw_size = ?,
 			duration_ms = ?, db_engine = ?, db_name = ?, is_local = ?, is_on_google_drive = ?,
 			s3_key = ?, is_on_s3 = ?, warning = ?
 		WHERE id = ?
-		RETURNING created_at`,
+		RETURNING created_at, is_protected`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID,
-		string(b.Status), string(b.Source), b.IsProtected, b.CreatedBy, completedAt(b),
+		string(b.Status), string(b.Source), b.CreatedBy, completedAt(b),
 		b.ErrorMessage, formatTime(now), b.SHA256, string(b.Compression), b.RawSize,
 		b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
 		b.S3Key, b.IsOnS3, b.Warning,
 		b.ID,
-	).Scan(&createdAt)
+	).Scan(&createdAt, &b.IsProtected)
 	if errors.Is(err, sql.ErrNoRows) {
 		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", b.ID)
 	}

@@ -412,3 +412,41 @@ func TestAnyBackupSurvivesCreateAndFindUnchanged(t *testing.T) {
 		checkSame(rt, got, &want)
 	})
 }
+
+// Issue 7: UpdateBackup of a copy read before a protect (an upload that
+// ran meanwhile) does not undo it, and tells the copy; only SetProtected
+// changes is_protected.
+func TestStaleUpdateDoesNotUndoProtect(t *testing.T) {
+	ctx := t.Context()
+	c, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := &backup.Backup{Filename: "hms_backup_20261129_010203.sql.gz", FilePath: "/b/x", Status: backup.StatusPending,
+		Source: backup.SourceScheduled, CreatedBy: "scheduler", Compression: backup.CompressionGzip, DBEngine: "mysql", DBName: "hms"}
+	if err := c.CreateBackup(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := c.FindBackupByID(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetProtected(ctx, b.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	stale.IsOnS3, stale.S3Key = true, stale.Filename
+	if err := c.UpdateBackup(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.FindBackupByID(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.IsProtected || !got.IsOnS3 || !stale.IsProtected {
+		t.Errorf("after a stale update: protected %v (copy says %v), on S3 %v; want protected, on S3", got.IsProtected, stale.IsProtected, got.IsOnS3)
+	}
+	if err := c.SetProtected(ctx, b.ID+100, true); backup.ErrorCode(err) != backup.ENOTFOUND {
+		t.Errorf("SetProtected of a missing record: %v, want ENOTFOUND", err)
+	}
+}
