@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"syscall"
 	"time"
@@ -31,20 +32,43 @@ func (c *cli) checkCommand() *cobra.Command {
 				if err := syscall.Statfs(a.cfg.DataDir, &st); err == nil {
 					fmt.Fprintf(c.stdout, "data dir:   %s (%s free)\n", a.cfg.DataDir, humanBytes(int64(st.Bavail)*int64(st.Bsize)))
 				}
-				completed := backup.StatusCompleted
-				last, total, err := a.catalog.FindBackups(ctx, backup.BackupFilter{Status: &completed, Limit: 1})
+				b, total, err := lastGood(ctx, a.catalog)
 				if err != nil {
 					return err
 				}
-				if len(last) == 0 {
+				switch {
+				case b == nil && total == 0:
 					fmt.Fprintln(c.stdout, "last good:  none yet: run hmsbackup create")
-				} else {
-					b := last[0]
-					fmt.Fprintf(c.stdout, "last good:  backup %d, %s, %s ago (%d completed in all)\n", b.ID, b.Filename,
-						time.Since(*b.CompletedAt).Round(time.Second), total)
+				case b == nil:
+					fmt.Fprintf(c.stdout, "last good:  NONE: of %d completed backups none has a copy not found corrupt or missing: run hmsbackup create\n", total)
+				default:
+					fmt.Fprintf(c.stdout, "last good:  backup %d, %s, %s ago, integrity %s (%d completed in all)\n", b.ID, b.Filename,
+						time.Since(*b.CompletedAt).Round(time.Second), b.Integrity, total)
 				}
 				return pingErr
 			})
 		},
+	}
+}
+
+// lastGood returns the newest completed backup that is Good (a copy
+// somewhere, not found corrupt or missing), and how many completed
+// backups there are.
+func lastGood(ctx context.Context, cat backup.Catalog) (*backup.Backup, int, error) {
+	completed := backup.StatusCompleted
+	const page = 100
+	for offset := 0; ; offset += page {
+		bs, total, err := cat.FindBackups(ctx, backup.BackupFilter{Status: &completed, Limit: page, Offset: offset})
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, b := range bs {
+			if b.Good() {
+				return b, total, nil
+			}
+		}
+		if len(bs) < page {
+			return nil, total, nil
+		}
 	}
 }

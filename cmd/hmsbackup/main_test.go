@@ -300,9 +300,37 @@ func TestCheckReportsReachabilityAndLastGoodBackup(t *testing.T) {
 	if !strings.Contains(r.stdout, "reachable:  yes") || !strings.Contains(r.stdout, "none yet") {
 		t.Errorf("check on a fresh install:\n%s", r.stdout)
 	}
-	mustOK(t, cliRun(t, env, "create"))
-	if r := mustOK(t, cliRun(t, env, "check")); !strings.Contains(r.stdout, "last good:  backup 1") {
+	b := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	if r := mustOK(t, cliRun(t, env, "check")); !strings.Contains(r.stdout, "last good:  backup 1") || !strings.Contains(r.stdout, "integrity unverified") {
 		t.Errorf("check after a backup:\n%s", r.stdout)
+	}
+	// Issue 7: a backup verify finds corrupt is not "good" any more, and
+	// list and show say so.
+	path := b["file_path"].(string)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := cliRun(t, env, "verify", "1"); r.err == nil {
+		t.Fatal("verify of a damaged file passed")
+	}
+	if r := mustOK(t, cliRun(t, env, "check")); !strings.Contains(r.stdout, "last good:  NONE") {
+		t.Errorf("check after verify found backup 1 corrupt:\n%s", r.stdout)
+	}
+	if r := mustOK(t, cliRun(t, env, "list")); !strings.Contains(r.stdout, "(CORRUPT)") {
+		t.Errorf("list does not flag the corrupt backup:\n%s", r.stdout)
+	}
+	if s := decodeBackup(t, mustOK(t, cliRun(t, env, "show", "1", "--json")).stdout); s["integrity"] != "corrupt" || s["verified_at"] == nil {
+		t.Errorf("show --json of the corrupt backup: integrity %v, verified_at %v", s["integrity"], s["verified_at"])
+	}
+	mustOK(t, cliRun(t, env, "create"))
+	mustOK(t, cliRun(t, env, "verify", "2"))
+	if r := mustOK(t, cliRun(t, env, "check")); !strings.Contains(r.stdout, "last good:  backup 2") || !strings.Contains(r.stdout, "integrity ok") {
+		t.Errorf("check after a new, verified backup:\n%s", r.stdout)
 	}
 	env["HMSBACKUP_DB_DRIVER"] = "mysql"
 	env["HMSBACKUP_DB_DSN"] = "hms:pw@tcp(127.0.0.1:1)/hms"

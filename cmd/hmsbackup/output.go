@@ -60,6 +60,9 @@ func printBackupTable(w io.Writer, backups []*backup.Backup, loc *time.Location)
 		if b.Warning != "" {
 			prot += " (warning)"
 		}
+		if b.Integrity == backup.IntegrityCorrupt || b.Integrity == backup.IntegrityMissing {
+			prot += " (" + strings.ToUpper(string(b.Integrity)) + ")"
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s\t%s\t%s\t%s\n", b.ID, b.CreatedAt.In(loc).Format("2006-01-02 15:04:05"),
 			b.Status, prot, b.Source, humanBytes(b.FileSize), locations(b), b.Filename)
 	}
@@ -83,6 +86,11 @@ func printBackup(w io.Writer, b *backup.Backup, loc *time.Location) error {
 	row("Database", fmt.Sprintf("%s (%s)", b.DBName, b.DBEngine))
 	row("Size", fmt.Sprintf("%s (%d bytes; %s uncompressed, %s)", humanBytes(b.FileSize), b.FileSize, humanBytes(b.RawSize), b.Compression))
 	row("SHA-256", b.SHA256)
+	integrity := string(b.Integrity)
+	if b.VerifiedAt != nil {
+		integrity += " (checked " + b.VerifiedAt.In(loc).Format(time.RFC3339) + ")"
+	}
+	row("Integrity", integrity)
 	row("Where", locations(b))
 	if b.GoogleDriveFileID != "" {
 		row("Drive file", b.GoogleDriveFileID)

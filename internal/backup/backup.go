@@ -101,6 +101,36 @@ type Backup struct {
 	// Warning says what went wrong with an otherwise completed backup,
 	// e.g. an off-site upload that failed; "" when nothing did.
 	Warning string `json:"warning"`
+	// Integrity is what the last verification of the backup's copies found
+	// (verify, or a restore's checksum check), at VerifiedAt.
+	Integrity  Integrity  `json:"integrity"`
+	VerifiedAt *time.Time `json:"verified_at"`
+}
+
+// Integrity is what verifying a backup found.
+type Integrity string
+
+const (
+	IntegrityUnverified Integrity = "unverified" // never checked since it was made
+	IntegrityOK         Integrity = "ok"         // every copy found matched the SHA-256
+	IntegrityCorrupt    Integrity = "corrupt"    // the local file (or the only copy) does not match
+	IntegrityMissing    Integrity = "missing"    // no copy was found anywhere
+)
+
+// Valid reports whether i is one of the defined values.
+func (i Integrity) Valid() bool {
+	switch i {
+	case IntegrityUnverified, IntegrityOK, IntegrityCorrupt, IntegrityMissing:
+		return true
+	}
+	return false
+}
+
+// Good reports whether b is a backup to count on: completed, not found
+// corrupt or missing, and with a copy somewhere.
+func (b *Backup) Good() bool {
+	return b.Status == StatusCompleted && b.Integrity != IntegrityCorrupt && b.Integrity != IntegrityMissing &&
+		(b.IsLocal || b.IsOnGoogleDrive || b.IsOnS3)
 }
 
 // Restorable reports whether b may be restored, and why not.

@@ -331,6 +331,10 @@ func TestRestoreRefusesCorruptFileBeforeTouchingDatabase(t *testing.T) {
 	if total != 1 {
 		t.Errorf("got %d backups (%v), want only the original", total, bs)
 	}
+	// Issue 7: the catalog remembers what the restore found.
+	if rec, _ := f.cat.FindBackupByID(context.Background(), b.ID); rec.Integrity != backup.IntegrityCorrupt || rec.VerifiedAt == nil || rec.Good() {
+		t.Errorf("after the refused restore: integrity %q, verified_at %v; want corrupt, and not good", rec.Integrity, rec.VerifiedAt)
+	}
 	if _, err := f.eng.Verify(context.Background(), b.ID, alice); backup.ErrorCode(err) != backup.ECORRUPT {
 		t.Errorf("verify: %v, want ECORRUPT", err)
 	}

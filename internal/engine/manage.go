@@ -58,12 +58,44 @@ func (e *Engine) verify(ctx context.Context, b *backup.Backup) ([]CopyCheck, err
 		}
 		errs = append(errs, err)
 	}
+	now := e.now()
+	b.Integrity, b.VerifiedAt = integrityOf(b.Integrity, checks), &now
 	if *b != before {
 		if uerr := e.Catalog.UpdateBackup(ctx, b); uerr != nil {
 			errs = append(errs, fmt.Errorf("update location of backup %d: %w", b.ID, uerr))
 		}
 	}
 	return checks, errors.Join(errs...)
+}
+
+// integrityOf is what checks say of a backup as a whole: ok if a copy is
+// intact (and the local file, if there, is not damaged), corrupt if the
+// local file is damaged or every copy found is, missing if no copy was
+// found; prev when copies could not be checked and none was intact.
+func integrityOf(prev backup.Integrity, checks []CopyCheck) backup.Integrity {
+	ok, unchecked, corrupt := 0, 0, 0
+	for _, c := range checks {
+		switch c.Status {
+		case "ok":
+			ok++
+		case "unchecked":
+			unchecked++
+		case "corrupt":
+			if c.Where == "local" {
+				return backup.IntegrityCorrupt
+			}
+			corrupt++
+		}
+	}
+	switch {
+	case ok > 0:
+		return backup.IntegrityOK
+	case unchecked > 0:
+		return prev
+	case corrupt > 0:
+		return backup.IntegrityCorrupt
+	}
+	return backup.IntegrityMissing
 }
 
 // copyCheck describes a copy from the error checking it gave.

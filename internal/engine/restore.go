@@ -108,6 +108,14 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	}
 	// 4.5: prove the file is the one we made before anything is touched.
 	if err := e.checkFile(ctx, b); err != nil {
+		if backup.ErrorCode(err) == backup.ECORRUPT {
+			// Remember it: list, show and check must not count on it.
+			now := e.now()
+			b.Integrity, b.VerifiedAt = backup.IntegrityCorrupt, &now
+			if uerr := e.Catalog.UpdateBackup(context.WithoutCancel(ctx), b); uerr != nil {
+				e.logger().Error("cannot record a corrupt backup", "backup", b.Filename, "err", uerr)
+			}
+		}
 		return err
 	}
 

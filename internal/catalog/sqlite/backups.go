@@ -15,7 +15,7 @@ import (
 const backupColumns = `id, filename, file_size, file_path, google_drive_file_id, status, source,
 	is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
 	compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
-	s3_key, is_on_s3, warning`
+	s3_key, is_on_s3, warning, integrity, verified_at`
 
 // CreateBackup inserts b and sets its ID, CreatedAt and UpdatedAt. Returns
 // ECONFLICT if b.Filename is already recorded, by this or another process,
@@ -33,13 +33,13 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 		INSERT INTO backups (filename, file_size, file_path, google_drive_file_id, status, source,
 			is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
 			compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
-			s3_key, is_on_s3, warning)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			s3_key, is_on_s3, warning, integrity, verified_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID, string(b.Status), string(b.Source),
 		b.IsProtected, b.CreatedBy, completedAt(b), b.ErrorMessage, formatTime(now), formatTime(now), b.SHA256,
 		string(b.Compression), b.RawSize, b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
-		b.S3Key, b.IsOnS3, b.Warning,
+		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b),
 	).Scan(&id)
 	if err != nil {
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
@@ -84,14 +84,14 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 			status = ?, source = ?, created_by = ?, completed_at = ?,
 			error_message = ?, updated_at = ?, sha256 = ?, compression = ?, raw_size = ?,
 			duration_ms = ?, db_engine = ?, db_name = ?, is_local = ?, is_on_google_drive = ?,
-			s3_key = ?, is_on_s3 = ?, warning = ?
+			s3_key = ?, is_on_s3 = ?, warning = ?, integrity = ?, verified_at = ?
 		WHERE id = ?
 		RETURNING created_at, is_protected`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID,
 		string(b.Status), string(b.Source), b.CreatedBy, completedAt(b),
 		b.ErrorMessage, formatTime(now), b.SHA256, string(b.Compression), b.RawSize,
 		b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
-		b.S3Key, b.IsOnS3, b.Warning,
+		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b),
 		b.ID,
 	).Scan(&createdAt, &b.IsProtected)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -201,6 +201,12 @@ func validateBackup(b *backup.Backup) error {
 	if b.Filename == "" {
 		return backup.Errorf(backup.EINVALID, "backup file name is empty")
 	}
+	if b.Integrity == "" {
+		b.Integrity = backup.IntegrityUnverified
+	}
+	if !b.Integrity.Valid() {
+		return backup.Errorf(backup.EINVALID, "backup %q has unknown integrity %q", b.Filename, b.Integrity)
+	}
 	switch b.Status {
 	case backup.StatusPending, backup.StatusCompleted, backup.StatusFailed:
 	default:
@@ -216,6 +222,11 @@ func validateBackup(b *backup.Backup) error {
 			return err
 		}
 	}
+	if b.VerifiedAt != nil {
+		if err := checkTime("verified_at", *b.VerifiedAt); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -225,6 +236,13 @@ func completedAt(b *backup.Backup) sql.NullString {
 		return sql.NullString{}
 	}
 	return sql.NullString{String: formatTime(*b.CompletedAt), Valid: true}
+}
+
+func verifiedAt(b *backup.Backup) sql.NullString {
+	if b.VerifiedAt == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: formatTime(*b.VerifiedAt), Valid: true}
 }
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -237,17 +255,26 @@ func scanBackup(s scanner) (*backup.Backup, error) {
 	var (
 		b                     backup.Backup
 		status, source, compr string
-		completed             sql.NullString
+		completed, verified   sql.NullString
 		createdAt, updatedAt  string
+		integrity             string
 	)
 	err := s.Scan(&b.ID, &b.Filename, &b.FileSize, &b.FilePath, &b.GoogleDriveFileID, &status, &source,
 		&b.IsProtected, &b.CreatedBy, &completed, &b.ErrorMessage, &createdAt, &updatedAt, &b.SHA256,
 		&compr, &b.RawSize, &b.DurationMS, &b.DBEngine, &b.DBName, &b.IsLocal, &b.IsOnGoogleDrive,
-		&b.S3Key, &b.IsOnS3, &b.Warning)
+		&b.S3Key, &b.IsOnS3, &b.Warning, &integrity, &verified)
 	if err != nil {
 		return nil, err
 	}
 	b.Status, b.Source, b.Compression = backup.Status(status), backup.Source(source), backup.Compression(compr)
+	b.Integrity = backup.Integrity(integrity)
+	if verified.Valid {
+		t, err := parseTime(verified.String)
+		if err != nil {
+			return nil, err
+		}
+		b.VerifiedAt = &t
+	}
 	if b.CreatedAt, err = parseTime(createdAt); err != nil {
 		return nil, err
 	}

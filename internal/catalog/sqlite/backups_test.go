@@ -21,6 +21,10 @@ func inUTC(b *backup.Backup) backup.Backup {
 		t := c.CompletedAt.UTC()
 		c.CompletedAt = &t
 	}
+	if c.VerifiedAt != nil {
+		t := c.VerifiedAt.UTC()
+		c.VerifiedAt = &t
+	}
 	return c
 }
 
@@ -383,6 +387,8 @@ func genBackup() *rapid.Generator[*backup.Backup] {
 			S3Key:             rapid.String().Draw(t, "s3_key"),
 			IsOnS3:            rapid.Bool().Draw(t, "is_on_s3"),
 			Warning:           rapid.String().Draw(t, "warning"),
+			Integrity:         rapid.SampledFrom([]backup.Integrity{backup.IntegrityUnverified, backup.IntegrityOK, backup.IntegrityCorrupt, backup.IntegrityMissing}).Draw(t, "integrity"),
+			VerifiedAt:        rapid.Ptr(genTime, true).Draw(t, "verified_at"),
 		}
 	})
 }

@@ -377,7 +377,8 @@ func TestOpenUpgradesVersion1CatalogInPlace(t *testing.T) {
 		UpdatedAt: time.Date(2025, 2, 1, 3, 0, 6, 0, time.UTC),
 		SHA256:    "abc123", Compression: backup.CompressionGzip, RawSize: 5678, DurationMS: 5000,
 		DBEngine: "mysql", DBName: "hospital", IsLocal: true, IsOnGoogleDrive: true,
-		// And the new fields' defaults: not in S3, no warning.
+		// And the new fields' defaults: not in S3, no warning, unverified.
+		Integrity: backup.IntegrityUnverified,
 	}
 	got, err := c.FindBackupByID(ctx, 1)
 	if err != nil {
@@ -430,8 +431,8 @@ func TestOpenUpgradesVersion1CatalogInPlace(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatalf("read schema_migrations: %v", err)
 	}
-	if fmt.Sprint(versions) != "[1 2]" {
-		t.Errorf("schema versions = %v, want [1 2]", versions)
+	if fmt.Sprint(versions) != "[1 2 3]" {
+		t.Errorf("schema versions = %v, want [1 2 3]", versions)
 	}
 	if _, err := db.ExecContext(ctx, `UPDATE backups SET is_on_s3 = 2 WHERE id = 1`); err == nil {
 		t.Errorf("is_on_s3 = 2 was accepted; want the CHECK to refuse it")
