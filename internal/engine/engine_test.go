@@ -612,3 +612,43 @@ func TestDeleteWaitsForARunningRestore(t *testing.T) {
 		t.Errorf("Delete after the restore: %v", err)
 	}
 }
+
+// Issue 7: with too little room on the backup disk for the pre-restore
+// backup, the restore is refused before anything is done, saying so.
+func TestRestoreRefusedWhenThePreRestoreBackupCannotFit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("mounting a tmpfs needs root; CI runs as root, and nothing may be skipped there")
+	}
+	f := newFixture(t)
+	dir := filepath.Join(t.TempDir(), "small")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a small tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	store, err := local.New(filepath.Join(dir, "backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.eng.Storage = store
+	f.db.content = make([]byte, 300<<10)
+	rand.Read(f.db.content)
+	b := f.create(t)
+	f.db.content = []byte("today's data\n")
+	if err := os.WriteFile(filepath.Join(dir, "filler"), make([]byte, 3<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice})
+	if !errors.Is(err, syscall.ENOSPC) || backup.ErrorCode(err) != backup.EUNAVAILABLE || !strings.Contains(err.Error(), "too full for the pre-restore backup") {
+		t.Fatalf("Restore on a full disk: %v", err)
+	}
+	if res.PreRestore != nil || string(f.db.get()) != "today's data\n" {
+		t.Errorf("a refused restore took a pre-restore backup (%v) or touched the database (%q)", res.PreRestore, f.db.get())
+	}
+	os.Remove(filepath.Join(dir, "filler"))
+	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice}); err != nil {
+		t.Errorf("Restore with room again: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
@@ -106,6 +107,9 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 			return err
 		}
 	}
+	if err := e.checkRoomForPreRestore(ctx, b); err != nil {
+		return err
+	}
 	// 4.5: prove the file is the one we made before anything is touched.
 	if err := e.checkFile(ctx, b); err != nil {
 		if backup.ErrorCode(err) == backup.ECORRUPT {
@@ -172,6 +176,35 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	}
 	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
 		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
+}
+
+// freeSpacer is a Storage that knows its free space (local disk).
+type freeSpacer interface {
+	Free() (int64, error)
+}
+
+// checkRoomForPreRestore refuses a restore, before anything is done, when
+// the storage has clearly no room for the pre-restore backup: less free
+// space than the larger of b and the newest completed backup of the
+// database (a pre-restore backup is about as big), plus a margin.
+func (e *Engine) checkRoomForPreRestore(ctx context.Context, b *backup.Backup) error {
+	fs, ok := e.Storage.(freeSpacer)
+	if !ok {
+		return nil
+	}
+	need := b.FileSize
+	completed := backup.StatusCompleted
+	if last, _, err := e.Catalog.FindBackups(ctx, backup.BackupFilter{Status: &completed, Limit: 1}); err == nil && len(last) == 1 {
+		need = max(need, last[0].FileSize)
+	}
+	need += need/10 + 1<<20
+	free, err := fs.Free()
+	if err != nil || free >= need {
+		return nil // unknown: the pre-restore backup will say
+	}
+	return backup.Wrap(syscall.ENOSPC, backup.EUNAVAILABLE,
+		"restore not started, the database was not touched: the backup disk is too full for the pre-restore backup (%d bytes free, about %d needed): free space or delete old backups, then try again",
+		free, need)
 }
 
 // checkFile re-hashes a backup's local bytes against the catalog.

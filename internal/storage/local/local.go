@@ -43,6 +43,16 @@ func New(dir string) (*Storage, error) {
 // Dir is the absolute directory.
 func (s *Storage) Dir() string { return s.dir }
 
+// Free returns the bytes free for an unprivileged writer on the file
+// system holding the backups.
+func (s *Storage) Free() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", s.dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
 // Path is the absolute path a file of that name has (or would have).
 func (s *Storage) Path(name string) string { return filepath.Join(s.dir, name) }
 
