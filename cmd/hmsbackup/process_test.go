@@ -187,34 +187,8 @@ func TestRunningRestoreIsNotAnAlarmButAKilledOneIs(t *testing.T) {
 	dataDir := t.TempDir()
 	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
 	mustOK(t, cliRun(t, env, "create"))
-	// The restore's client waits at its start (the login check passes).
-	client, err := exec.LookPath("mariadb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrapper := filepath.Join(t.TempDir(), "held-client")
-	script := fmt.Sprintf("#!/bin/sh\ncase \"$*\" in *--execute*) exec %q \"$@\";; esac\nexec sleep 120\n", client)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	env["HMSBACKUP_MYSQL"] = wrapper
-	cmd := exec.Command(bin, "restore", "1", "--force")
-	cmd.Env = envList(env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startHeldRestore(t, bin, env, "1")
 	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	marker := filepath.Join(dataDir, "restore-in-progress.json")
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(marker); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the restore never reached its load phase")
-		}
-	}
-	delete(env, "HMSBACKUP_MYSQL")
 	_, stderr := listJSON(t, bin, env)
 	if !strings.Contains(stderr, "a restore of backup 1 (") || !strings.Contains(stderr, "is running (pid "+fmt.Sprint(cmd.Process.Pid)) || strings.Contains(stderr, "WARNING") {
 		t.Errorf("during the restore, list said %q; want that restore 1 is running in pid %d, and no warning", stderr, cmd.Process.Pid)
@@ -389,6 +363,23 @@ func TestOneOperationPerDatabaseAcrossDataDirectories(t *testing.T) {
 	first := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
 	second := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
 	mustOK(t, cliRun(t, first, "create"))
+	cmd := startHeldRestore(t, bin, first, "1")
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	r := cliRun(t, second, "create")
+	if exitCode(r.err) != 4 || !strings.Contains(r.stderr, "another hmsbackup") || !strings.Contains(r.stderr, "shared_hms") {
+		t.Errorf("backup from a second data directory during a restore: exit %d\n%s", exitCode(r.err), r.stderr)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	mustOK(t, cliRun(t, second, "create"))
+}
+
+// startHeldRestore starts `hmsbackup restore id --force` with env in its own
+// process group, its client held at the start of the load (the login check
+// passes), and returns once the restore has written its marker: the
+// database is being overwritten. env's HMSBACKUP_MYSQL is left unset.
+func startHeldRestore(t *testing.T, bin string, env map[string]string, id string) *exec.Cmd {
+	t.Helper()
 	client, err := exec.LookPath("mariadb")
 	if err != nil {
 		t.Fatal(err)
@@ -398,28 +389,22 @@ func TestOneOperationPerDatabaseAcrossDataDirectories(t *testing.T) {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	first["HMSBACKUP_MYSQL"] = wrapper
-	cmd := exec.Command(bin, "restore", "1", "--force")
-	cmd.Env = envList(first)
+	env["HMSBACKUP_MYSQL"] = wrapper
+	defer delete(env, "HMSBACKUP_MYSQL")
+	cmd := exec.Command(bin, "restore", id, "--force")
+	cmd.Env = envList(env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	marker := filepath.Join(first["HMSBACKUP_DATA_DIR"], "restore-in-progress.json")
+	marker := filepath.Join(env["HMSBACKUP_DATA_DIR"], "restore-in-progress.json")
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(marker); err == nil {
-			break
+			return cmd
 		}
 		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Fatal("the restore never reached its load phase")
 		}
 	}
-	r := cliRun(t, second, "create")
-	if exitCode(r.err) != 4 || !strings.Contains(r.stderr, "another hmsbackup") || !strings.Contains(r.stderr, "shared_hms") {
-		t.Errorf("backup from a second data directory during a restore: exit %d\n%s", exitCode(r.err), r.stderr)
-	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	cmd.Wait()
-	mustOK(t, cliRun(t, second, "create"))
 }

@@ -243,18 +243,8 @@ func TestEmptyDumpIsAFailure(t *testing.T) {
 // part of the file when the kernel says ENOSPC) fails with the storage's
 // own "disk is full" message and leaves no file behind.
 func TestFullDiskFailsBackupCleanly(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("mounting a tmpfs needs root; CI runs as root, and nothing may be skipped there")
-	}
 	f := newFixture(t)
-	dir := filepath.Join(t.TempDir(), "small")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a small tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := smallTmpfs(t, "256k")
 	store, err := local.New(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -616,18 +606,8 @@ func TestDeleteWaitsForARunningRestore(t *testing.T) {
 // Issue 7: with too little room on the backup disk for the pre-restore
 // backup, the restore is refused before anything is done, saying so.
 func TestRestoreRefusedWhenThePreRestoreBackupCannotFit(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("mounting a tmpfs needs root; CI runs as root, and nothing may be skipped there")
-	}
 	f := newFixture(t)
-	dir := filepath.Join(t.TempDir(), "small")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a small tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := smallTmpfs(t, "4m")
 	store, err := local.New(filepath.Join(dir, "backups"))
 	if err != nil {
 		t.Fatal(err)
@@ -651,4 +631,22 @@ func TestRestoreRefusedWhenThePreRestoreBackupCannotFit(t *testing.T) {
 	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice}); err != nil {
 		t.Errorf("Restore with room again: %v", err)
 	}
+}
+
+// smallTmpfs mounts a tmpfs of size (e.g. "256k") for a real full disk,
+// unmounted at the end of the test.
+func smallTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("mounting a tmpfs needs root; CI runs as root, and nothing may be skipped there")
+	}
+	dir := filepath.Join(t.TempDir(), "small")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a small tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	return dir
 }
