@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
@@ -28,9 +27,8 @@ func (c *cli) checkCommand() *cobra.Command {
 				} else {
 					fmt.Fprintln(c.stdout, "reachable:  yes")
 				}
-				var st syscall.Statfs_t
-				if err := syscall.Statfs(a.cfg.DataDir, &st); err == nil {
-					fmt.Fprintf(c.stdout, "data dir:   %s (%s free)\n", a.cfg.DataDir, humanBytes(int64(st.Bavail)*int64(st.Bsize)))
+				if free, err := a.engine.Storage.Free(); err == nil {
+					fmt.Fprintf(c.stdout, "data dir:   %s (%s free)\n", a.cfg.DataDir, humanBytes(free))
 				}
 				b, total, err := lastGood(ctx, a.catalog)
 				if err != nil {

@@ -23,6 +23,8 @@ type LocalStorage interface {
 	Path(name string) string
 	// RemovePartials removes temp files of interrupted writes.
 	RemovePartials() ([]string, error)
+	// Free is the space left for backups, in bytes.
+	Free() (int64, error)
 }
 
 // Engine is safe for concurrent use; operations on one database are

@@ -178,27 +178,18 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
 }
 
-// freeSpacer is a Storage that knows its free space (local disk).
-type freeSpacer interface {
-	Free() (int64, error)
-}
-
 // checkRoomForPreRestore refuses a restore, before anything is done, when
 // the storage has clearly no room for the pre-restore backup: less free
 // space than the larger of b and the newest completed backup of the
 // database (a pre-restore backup is about as big), plus a margin.
 func (e *Engine) checkRoomForPreRestore(ctx context.Context, b *backup.Backup) error {
-	fs, ok := e.Storage.(freeSpacer)
-	if !ok {
-		return nil
-	}
 	need := b.FileSize
 	completed := backup.StatusCompleted
 	if last, _, err := e.Catalog.FindBackups(ctx, backup.BackupFilter{Status: &completed, Limit: 1}); err == nil && len(last) == 1 {
 		need = max(need, last[0].FileSize)
 	}
 	need += need/10 + 1<<20
-	free, err := fs.Free()
+	free, err := e.Storage.Free()
 	if err != nil || free >= need {
 		return nil // unknown: the pre-restore backup will say
 	}
