@@ -20,6 +20,8 @@ type cli struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	isTerminal func(any) bool
+	// stderrIsTerminal is decided before stderr is wrapped for progress bars.
+	stderrIsTerminal bool
 }
 
 func isTerminal(f any) bool {
@@ -28,6 +30,8 @@ func isTerminal(f any) bool {
 }
 
 func (c *cli) execute(ctx context.Context, args []string) error {
+	c.stderrIsTerminal = c.isTerminal(c.stderr)
+	c.stderr = &lockedWriter{w: c.stderr}
 	root := &cobra.Command{
 		Use:           "hmsbackup",
 		Short:         "Back up and restore the hospital management system's database",

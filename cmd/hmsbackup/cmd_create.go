@@ -23,8 +23,8 @@ func (c *cli) createCommand() *cobra.Command {
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
 				bar := c.progressFor("backup", -1)
-				b, err := a.engine.CreateBackup(cmd.Context(), engine.CreateRequest{Source: src, Actor: a.actor, Progress: progressWriter(bar)})
-				finish(bar)
+				b, err := a.engine.CreateBackup(cmd.Context(), engine.CreateRequest{Source: src, Actor: a.actor, Progress: bar.writer()})
+				bar.done(err == nil)
 				if err != nil {
 					if b != nil && b.ID != 0 {
 						return fmt.Errorf("backup %d failed: %w", b.ID, err)

@@ -39,12 +39,13 @@ func (c *cli) restoreCommand() *cobra.Command {
 						return err
 					}
 				}
-				bar := c.progressFor("restore", b.FileSize)
 				preBar := c.progressFor("pre-restore backup", -1)
+				bar := c.then(preBar, "restore", b.FileSize)
 				res, err := a.engine.Restore(cmd.Context(), engine.RestoreRequest{
-					BackupID: id, Actor: a.actor, Progress: progressWriter(bar), PreRestoreProgress: progressWriter(preBar), Into: into,
+					BackupID: id, Actor: a.actor, Progress: bar.writer(), PreRestoreProgress: preBar.writer(), Into: into,
 				})
-				finish(bar)
+				preBar.done(err == nil)
+				bar.done(err == nil)
 				if err != nil {
 					return err
 				}

@@ -8,10 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/testutil"
 
@@ -336,5 +339,56 @@ func TestCheckReportsReachabilityAndLastGoodBackup(t *testing.T) {
 	env["HMSBACKUP_DB_DSN"] = "hms:pw@tcp(127.0.0.1:1)/hms"
 	if r := cliRun(t, env, "check"); exitCode(r.err) != 6 || !strings.Contains(r.stdout, "reachable:  NO") {
 		t.Errorf("check of an unreachable server: exit %d\n%s%s", exitCode(r.err), r.stdout, r.stderr)
+	}
+}
+
+// afterWriter records writes made after its owner's command returned.
+type afterWriter struct {
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	returned bool
+	late     int
+}
+
+func (w *afterWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.returned {
+		w.late++
+	}
+	return w.buf.Write(p)
+}
+
+// On a terminal, create and restore draw one bar per phase, and every bar
+// is finished when the command returns: no spinner goes on drawing over
+// what the shell prints next (it did, and raced with the command's output).
+func TestProgressBarsEndWithTheirCommand(t *testing.T) {
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir()}
+	run := func(args ...string) string {
+		w := &afterWriter{}
+		c := &cli{getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: w,
+			isTerminal: func(any) bool { return true }}
+		if err := c.execute(context.Background(), args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		w.mu.Lock()
+		w.returned = true
+		w.mu.Unlock()
+		time.Sleep(350 * time.Millisecond) // three spinner ticks
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.late > 0 {
+			t.Errorf("%v: %d writes to stderr after the command returned", args, w.late)
+		}
+		return w.buf.String()
+	}
+	if out := run("create"); !strings.Contains(out, "backup") {
+		t.Errorf("create drew no bar: %q", out)
+	}
+	out := run("restore", "1", "--force")
+	for _, want := range []string{"pre-restore backup", "restore", "100%"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("restore's bars lack %q: %q", want, out)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -108,13 +110,22 @@ func printBackup(w io.Writer, b *backup.Backup, loc *time.Location) error {
 	return tw.Flush()
 }
 
+// progress is one phase's progress bar on stderr. It is safe to use from
+// the engine's goroutines; a nil *progress shows nothing.
+type progress struct {
+	bar     *progressbar.ProgressBar
+	known   bool // the total is known, so the bar shows a percentage
+	started atomic.Bool
+	before  *progress // an earlier phase, finished when this one starts
+}
+
 // progressFor returns a progress bar on stderr when it is a terminal, and
 // nil (no output at all) otherwise. total < 0: unknown.
-func (c *cli) progressFor(desc string, total int64) *progressbar.ProgressBar {
-	if !c.isTerminal(c.stderr) {
+func (c *cli) progressFor(desc string, total int64) *progress {
+	if !c.stderrIsTerminal {
 		return nil
 	}
-	return progressbar.NewOptions64(total,
+	return &progress{known: total >= 0, bar: progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(c.stderr),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
@@ -123,19 +134,55 @@ func (c *cli) progressFor(desc string, total int64) *progressbar.ProgressBar {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(c.stderr) }),
-	)
+	)}
 }
 
-// progressWriter adapts a possibly nil bar to an optional io.Writer.
-func progressWriter(bar *progressbar.ProgressBar) io.Writer {
-	if bar == nil {
+// then returns a bar for the phase after p: p is finished when it starts.
+func (c *cli) then(p *progress, desc string, total int64) *progress {
+	next := c.progressFor(desc, total)
+	if next != nil {
+		next.before = p
+	}
+	return next
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	if !p.started.Swap(true) {
+		p.before.done(true)
+	}
+	return p.bar.Write(b)
+}
+
+// writer adapts a possibly nil bar to an optional io.Writer.
+func (p *progress) writer() io.Writer {
+	if p == nil {
 		return nil
 	}
-	return bar
+	return p
 }
 
-func finish(bar *progressbar.ProgressBar) {
-	if bar != nil {
-		_ = bar.Finish()
+// done ends the bar's line and stops its spinner. A failed phase keeps
+// what it reached: a bar must not show 100% for a restore that stopped.
+func (p *progress) done(ok bool) {
+	if p == nil || !p.started.Load() {
+		return
 	}
+	if ok || !p.known {
+		_ = p.bar.Finish()
+	} else {
+		_ = p.bar.Exit()
+	}
+}
+
+// lockedWriter serialises writes: progress bars render from their own
+// goroutines while commands print.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
