@@ -96,6 +96,10 @@ func parseID(s string) (int64, error) {
 
 // exitCode maps error codes to the process's exit status (see README).
 func exitCode(err error) int {
+	var broken *brokenReferencesError
+	if errors.As(err, &broken) {
+		return 7
+	}
 	switch backup.ErrorCode(err) {
 	case backup.EINVALID:
 		return 2

@@ -2,7 +2,9 @@ package backup
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -91,4 +93,50 @@ type Catalog interface {
 	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 
 	Close() error
+}
+
+// ForeignKey is a foreign key of a table in another database that refers
+// to tables of the database a Dumper restores. A restore replaces the
+// referenced tables without looking at it, so it may break.
+type ForeignKey struct {
+	Database    string   `json:"database"` // the referring table's database
+	Table       string   `json:"table"`
+	Name        string   `json:"name"` // the constraint's name
+	Columns     []string `json:"columns"`
+	RefDatabase string   `json:"referenced_database"` // the restored database
+	RefTable    string   `json:"referenced_table"`
+	RefColumns  []string `json:"referenced_columns"`
+}
+
+// String reads "otherdb.orders(patient_id) -> hms.patients(id)".
+func (f ForeignKey) String() string {
+	return fmt.Sprintf("%s.%s(%s) -> %s.%s(%s)", f.Database, f.Table, strings.Join(f.Columns, ", "),
+		f.RefDatabase, f.RefTable, strings.Join(f.RefColumns, ", "))
+}
+
+// Count says "1 foreign key" or "n foreign keys".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// BrokenForeignKey is a ForeignKey that no longer holds, and why.
+type BrokenForeignKey struct {
+	ForeignKey
+	Problem string `json:"problem"`
+}
+
+// ReferenceChecker is implemented by Dumpers whose server lets tables of
+// other databases refer to the restored one (MySQL foreign keys).
+type ReferenceChecker interface {
+	// InboundForeignKeys lists the foreign keys of other databases that
+	// refer to this one, as far as the user may see them.
+	InboundForeignKeys(ctx context.Context) ([]ForeignKey, error)
+	// CheckForeignKeys says which of fks are broken: the referenced table
+	// or columns are gone, have another type or engine, lack an index, or
+	// rows refer to values that are no longer there. A key it cannot check
+	// (no privilege, server gone) is returned too, saying so.
+	CheckForeignKeys(ctx context.Context, fks []ForeignKey) []BrokenForeignKey
 }

@@ -9,6 +9,9 @@ const (
 	NotifyBackupFailed  NotificationKind = "backup_failed"  // 1.5, 7.2
 	NotifyUploadFailed  NotificationKind = "upload_failed"  // 6.3: the backup is local only
 	NotifyRestoreFailed NotificationKind = "restore_failed" // 4.6, 7.3
+	// NotifyRestoreWarning: the restore completed, but something outside
+	// the database it restored (another database's foreign keys) broke.
+	NotifyRestoreWarning NotificationKind = "restore_warning"
 )
 
 // Notification is something people must hear about, with the error.

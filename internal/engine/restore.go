@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,6 +57,36 @@ type RestoreResult struct {
 	// RolledBack is true when the restore failed and the pre-restore
 	// backup was put back successfully.
 	RolledBack bool
+	// ForeignKeys are the foreign keys of other databases that refer to
+	// the restored one, found before it began; BrokenForeignKeys are those
+	// a completed restore broke (checked afterwards).
+	ForeignKeys       []backup.ForeignKey
+	BrokenForeignKeys []backup.BrokenForeignKey
+}
+
+// InboundForeignKeys lists the foreign keys of other databases that refer
+// to the configured one (none for databases that cannot have them), so a
+// restore's confirmation can name what it may break.
+func (e *Engine) InboundForeignKeys(ctx context.Context) ([]backup.ForeignKey, error) {
+	rc, ok := e.Dumper.(backup.ReferenceChecker)
+	if !ok {
+		return nil, nil
+	}
+	return rc.InboundForeignKeys(ctx)
+}
+
+// checkForeignKeys re-checks, after a completed restore, the foreign keys
+// of other databases found before it.
+func (e *Engine) checkForeignKeys(ctx context.Context, fks []backup.ForeignKey) []backup.BrokenForeignKey {
+	rc, ok := e.Dumper.(backup.ReferenceChecker)
+	if !ok || len(fks) == 0 {
+		return nil
+	}
+	broken := rc.CheckForeignKeys(ctx, fks)
+	for _, b := range broken {
+		e.logger().Error("a foreign key from another database is broken by the restore", "key", b.ForeignKey.String(), "constraint", b.Name, "problem", b.Problem)
+	}
+	return broken
 }
 
 // Restore replaces the database's content with a backup's (4.1-4.6):
@@ -78,9 +109,15 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest) (*RestoreResul
 	if res.RolledBack {
 		details += ", rolled back to the pre-restore backup"
 	}
+	if len(res.BrokenForeignKeys) > 0 {
+		details += "; " + brokenForeignKeysText(res.BrokenForeignKeys)
+	}
 	e.audit(ctx, req.Actor, backup.ActionRestore, b, err, details)
-	if err != nil {
+	switch {
+	case err != nil:
 		e.notify(ctx, backup.Notification{Kind: backup.NotifyRestoreFailed, Backup: b, Message: details + ": " + err.Error()})
+	case len(res.BrokenForeignKeys) > 0:
+		e.notify(ctx, backup.Notification{Kind: backup.NotifyRestoreWarning, Backup: b, Message: details})
 	}
 	return res, err
 }
@@ -110,6 +147,13 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	if err := e.checkRoomForPreRestore(ctx, b); err != nil {
 		return err
 	}
+	// What other databases' foreign keys refer to this one, to check
+	// afterwards: the restore replaces their tables without looking.
+	fks, err := e.InboundForeignKeys(ctx)
+	if err != nil {
+		e.logger().Warn("cannot list foreign keys from other databases; they will not be checked after the restore", "err", err)
+	}
+	res.ForeignKeys = fks
 	// 4.5: prove the file is the one we made before anything is touched.
 	if err := e.checkFile(ctx, b); err != nil {
 		if backup.ErrorCode(err) == backup.ECORRUPT {
@@ -147,6 +191,7 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 			e.logger().Error("restore completed but its marker remains", "err", err)
 		}
 		e.logger().Info("restore completed", "backup", b.Filename, "pre_restore", pre.Filename, "ms", res.RestoreDuration.Milliseconds())
+		res.BrokenForeignKeys = e.checkForeignKeys(ctx, fks)
 		return nil
 	}
 
@@ -176,6 +221,17 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	}
 	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
 		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
+}
+
+// brokenForeignKeysText says which foreign keys a restore broke, and what
+// to do, in one line.
+func brokenForeignKeysText(broken []backup.BrokenForeignKey) string {
+	parts := make([]string, len(broken))
+	for i, b := range broken {
+		parts[i] = fmt.Sprintf("%s [%s]: %s", b.ForeignKey.String(), b.Name, b.Problem)
+	}
+	return fmt.Sprintf("%s from other databases broken by the restore: %s. Fix the referring rows or tables, or restore another backup",
+		backup.Count(len(broken), "foreign key"), strings.Join(parts, "; "))
 }
 
 // checkRoomForPreRestore refuses a restore, before anything is done, when
