@@ -40,6 +40,12 @@ func (c *cli) restoreCommand() *cobra.Command {
 						return err
 					}
 				}
+				// A second Ctrl-C is ignored (the signal context keeps it):
+				// say why nothing seems to happen.
+				stop := context.AfterFunc(cmd.Context(), func() {
+					fmt.Fprintln(c.stderr, "\nInterrupted: stopping safely. If the database was already changed, the pre-restore backup is being put back; wait for it.")
+				})
+				defer stop()
 				preBar := c.progressFor("pre-restore backup", -1)
 				bar := c.then(preBar, "restore", b.FileSize)
 				res, err := a.engine.Restore(cmd.Context(), engine.RestoreRequest{

@@ -173,6 +173,9 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	res.PreRestoreDuration = time.Since(start)
 	e.audit(ctx, req.Actor, backup.ActionCreate, pre, err, createDetails(pre))
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("restore interrupted while taking the pre-restore backup; the database was not touched: %w", err)
+		}
 		return fmt.Errorf("restore aborted, the database was not touched: the pre-restore backup failed: %w", err)
 	}
 	res.PreRestore = pre
@@ -219,8 +222,12 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	if err := e.clearMarker(held); err != nil {
 		e.logger().Error("rollback completed but the restore marker remains", "err", err)
 	}
+	failed := "failed"
+	if ctx.Err() != nil {
+		failed = "was interrupted"
+	}
 	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),
-		"restore of backup %d failed; the database was put back as it was before (from pre-restore backup %d)", b.ID, pre.ID)
+		"restore of backup %d %s; the database was put back as it was before (from pre-restore backup %d)", b.ID, failed, pre.ID)
 }
 
 // brokenForeignKeysText says which foreign keys a restore broke, and what
@@ -267,10 +274,20 @@ func checkStored(ctx context.Context, s backup.Storage, b *backup.Backup) error 
 	}
 	defer f.Close()
 	sr := newSumReader(f)
-	if _, err := io.CopyBuffer(io.Discard, sr, make([]byte, 1<<20)); err != nil {
-		return fmt.Errorf("read backup file %s: %w", b.Filename, err)
+	buf := make([]byte, 1<<20)
+	for {
+		// Hashing a large file takes a while: stop when asked to.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, err := sr.Read(buf)
+		if err == io.EOF {
+			return sr.check(b)
+		}
+		if err != nil {
+			return fmt.Errorf("read backup file %s: %w", b.Filename, err)
+		}
 	}
-	return sr.check(b)
 }
 
 // sumReader hashes what is read through it.

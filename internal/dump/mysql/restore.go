@@ -174,13 +174,11 @@ func (d *Dumper) clientFailure(err error, stderr []byte, what string) error {
 	return backup.Wrap(err, code, "%s %s: %s", d.clientCmd, what, msg)
 }
 
-// interrupted is the error for a run that ctx ended.
+// interrupted is the error for a run that ctx ended. It does not say what
+// state a restore left the database in: the caller knows (Untouched, or
+// rolled back).
 func (d *Dumper) interrupted(ctx context.Context, what string) error {
-	msg := "the %s of MySQL database %q was interrupted"
-	if what == "restore" {
-		msg += "; the database may be partly restored"
-	}
-	return backup.Wrap(ctx.Err(), backup.EINTERNAL, msg, what, d.db)
+	return backup.Wrap(ctx.Err(), backup.EINTERNAL, "the %s of MySQL database %q was interrupted", what, d.db)
 }
 
 // schemaObject is one thing in the database that Restore drops.
