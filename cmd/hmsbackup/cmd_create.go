@@ -31,6 +31,9 @@ func (c *cli) createCommand() *cobra.Command {
 					}
 					return err
 				}
+				if b.ContentWarning != "" {
+					fmt.Fprintf(c.stderr, "WARNING: %s\n", oneLine(b.ContentWarning))
+				}
 				if asJSON {
 					return writeJSON(c.stdout, b)
 				}

@@ -103,6 +103,9 @@ func printBackup(w io.Writer, b *backup.Backup, loc *time.Location) error {
 	if b.Warning != "" {
 		row("Warning", oneLine(b.Warning))
 	}
+	if b.ContentWarning != "" {
+		row("Lacks", oneLine(b.ContentWarning))
+	}
 	row("Protected", b.IsProtected)
 	if b.ErrorMessage != "" {
 		row("Error", oneLine(b.ErrorMessage))

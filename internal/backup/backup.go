@@ -105,6 +105,10 @@ type Backup struct {
 	// (verify, or a restore's checksum check), at VerifiedAt.
 	Integrity  Integrity  `json:"integrity"`
 	VerifiedAt *time.Time `json:"verified_at"`
+	// ContentWarning says what a completed backup lacks of its database
+	// (e.g. the past rows of system-versioned tables, when the dump tool
+	// cannot write them); "" when it holds everything.
+	ContentWarning string `json:"content_warning"`
 }
 
 // Integrity is what verifying a backup found.

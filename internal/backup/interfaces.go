@@ -45,6 +45,14 @@ type Dumper interface {
 	Ping(ctx context.Context) error
 }
 
+// ContentWarner is implemented by Dumpers whose dumps may lack part of a
+// database.
+type ContentWarner interface {
+	// DumpLacks says what a dump taken now lacks of the database, and
+	// why, or "" when it holds everything (or that cannot be told).
+	DumpLacks(ctx context.Context) string
+}
+
 // ServerLocker is implemented by Dumpers whose database server can hold a
 // lock of its own (MySQL's GET_LOCK), so that hmsbackup processes with other
 // data directories or on other hosts see each other's backups and

@@ -88,6 +88,9 @@ func (e *Engine) createLocked(ctx context.Context, req CreateRequest) (*backup.B
 	b.RawSize = raw
 	b.SHA256 = sum
 	b.IsLocal = true
+	if cw, ok := e.Dumper.(backup.ContentWarner); ok {
+		b.ContentWarning = cw.DumpLacks(ctx)
+	}
 	if err := e.Catalog.UpdateBackup(uctx, b); err != nil {
 		// Without a completed record the file is an orphan nobody trusts.
 		_ = e.Storage.Delete(uctx, b.Filename)

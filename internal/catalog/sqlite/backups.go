@@ -15,7 +15,7 @@ import (
 const backupColumns = `id, filename, file_size, file_path, google_drive_file_id, status, source,
 	is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
 	compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
-	s3_key, is_on_s3, warning, integrity, verified_at`
+	s3_key, is_on_s3, warning, integrity, verified_at, content_warning`
 
 // CreateBackup inserts b and sets its ID, CreatedAt and UpdatedAt. Returns
 // ECONFLICT if b.Filename is already recorded, by this or another process,
@@ -33,13 +33,13 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 		INSERT INTO backups (filename, file_size, file_path, google_drive_file_id, status, source,
 			is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
 			compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
-			s3_key, is_on_s3, warning, integrity, verified_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			s3_key, is_on_s3, warning, integrity, verified_at, content_warning)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID, string(b.Status), string(b.Source),
 		b.IsProtected, b.CreatedBy, completedAt(b), b.ErrorMessage, formatTime(now), formatTime(now), b.SHA256,
 		string(b.Compression), b.RawSize, b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
-		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b),
+		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b), b.ContentWarning,
 	).Scan(&id)
 	if err != nil {
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
@@ -84,14 +84,14 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 			status = ?, source = ?, created_by = ?, completed_at = ?,
 			error_message = ?, updated_at = ?, sha256 = ?, compression = ?, raw_size = ?,
 			duration_ms = ?, db_engine = ?, db_name = ?, is_local = ?, is_on_google_drive = ?,
-			s3_key = ?, is_on_s3 = ?, warning = ?, integrity = ?, verified_at = ?
+			s3_key = ?, is_on_s3 = ?, warning = ?, integrity = ?, verified_at = ?, content_warning = ?
 		WHERE id = ?
 		RETURNING created_at, is_protected`,
 		b.Filename, b.FileSize, b.FilePath, b.GoogleDriveFileID,
 		string(b.Status), string(b.Source), b.CreatedBy, completedAt(b),
 		b.ErrorMessage, formatTime(now), b.SHA256, string(b.Compression), b.RawSize,
 		b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
-		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b),
+		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b), b.ContentWarning,
 		b.ID,
 	).Scan(&createdAt, &b.IsProtected)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -262,7 +262,7 @@ func scanBackup(s scanner) (*backup.Backup, error) {
 	err := s.Scan(&b.ID, &b.Filename, &b.FileSize, &b.FilePath, &b.GoogleDriveFileID, &status, &source,
 		&b.IsProtected, &b.CreatedBy, &completed, &b.ErrorMessage, &createdAt, &updatedAt, &b.SHA256,
 		&compr, &b.RawSize, &b.DurationMS, &b.DBEngine, &b.DBName, &b.IsLocal, &b.IsOnGoogleDrive,
-		&b.S3Key, &b.IsOnS3, &b.Warning, &integrity, &verified)
+		&b.S3Key, &b.IsOnS3, &b.Warning, &integrity, &verified, &b.ContentWarning)
 	if err != nil {
 		return nil, err
 	}

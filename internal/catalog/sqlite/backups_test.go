@@ -389,6 +389,7 @@ func genBackup() *rapid.Generator[*backup.Backup] {
 			Warning:           rapid.String().Draw(t, "warning"),
 			Integrity:         rapid.SampledFrom([]backup.Integrity{backup.IntegrityUnverified, backup.IntegrityOK, backup.IntegrityCorrupt, backup.IntegrityMissing}).Draw(t, "integrity"),
 			VerifiedAt:        rapid.Ptr(genTime, true).Draw(t, "verified_at"),
+			ContentWarning:    rapid.String().Draw(t, "content_warning"),
 		}
 	})
 }

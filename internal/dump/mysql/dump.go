@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
@@ -59,6 +60,40 @@ func (d *Dumper) dumpsHistory(ctx context.Context) bool {
 	}
 	d.history, d.historyKnown = err == nil && bytes.Contains(out, []byte("--dump-history")), true
 	return d.history
+}
+
+var _ backup.ContentWarner = (*Dumper)(nil)
+
+// DumpLacks implements backup.ContentWarner: without --dump-history, the
+// past rows of system-versioned tables are not in the dump.
+func (d *Dumper) DumpLacks(ctx context.Context) string {
+	if d.dumpsHistory(ctx) {
+		return ""
+	}
+	db, err := d.openDBIn("")
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SYSTEM VERSIONED' ORDER BY TABLE_NAME`, d.db)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var t string
+		if rows.Scan(&t) != nil {
+			return ""
+		}
+		tables = append(tables, t)
+	}
+	if rows.Err() != nil || len(tables) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the history of %s (%s) is not in this backup: %s cannot dump it (it lacks --dump-history, MariaDB 10.11 and later have it), so a restore brings back only their current rows; point HMSBACKUP_MYSQLDUMP at a newer mariadb-dump",
+		backup.Count(len(tables), "system-versioned table"), strings.Join(tables, ", "), d.dumpCmd)
 }
 
 // Dump streams a consistent dump of the database (tables, rows, views,
