@@ -137,6 +137,9 @@ func (c *cli) progressFor(desc string, total int64) *progress {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(c.stderr) }),
+		// No spinner goroutine: it reads the bar's state without its lock
+		// (a data race in progressbar v3.19); the spinner turns on writes.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/klauspost/compress/zstd"
@@ -85,13 +86,23 @@ func NewReader(r io.Reader, c backup.Compression) (io.ReadCloser, error) {
 	return nil, backup.Errorf(backup.EINVALID, "unknown compression %q", c)
 }
 
-// checkedReader turns decompression errors into ECORRUPT errors.
+// checkedReader turns decompression errors into ECORRUPT errors. Close
+// may be called while another goroutine is in Read (a restore that was
+// cancelled leaves its copy running): it waits for that Read, and later
+// Reads fail.
 type checkedReader struct {
-	r     io.Reader
-	close func() error
+	mu     sync.Mutex
+	r      io.Reader
+	close  func() error
+	closed bool
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, errors.New("read from a closed decompressor")
+	}
 	n, err := c.r.Read(p)
 	if err != nil && err != io.EOF {
 		return n, corrupt(err)
@@ -99,7 +110,15 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *checkedReader) Close() error { return c.close() }
+func (c *checkedReader) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.close()
+}
 
 func corrupt(err error) error {
 	var be *backup.Error

@@ -143,3 +143,61 @@ func TestWriteErrorsReachTheCaller(t *testing.T) {
 		}
 	}
 }
+
+// gatedReader lets one Read through per value sent on next, and says on
+// reading when a Read is waiting.
+type gatedReader struct {
+	r       io.Reader
+	reading chan struct{}
+	next    chan struct{}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	g.reading <- struct{}{}
+	<-g.next
+	return g.r.Read(p)
+}
+
+// A cancelled restore may close the decompressor while its copy is still
+// in Read: Close waits for that Read, later Reads fail, and nothing races
+// (run with -race).
+func TestCloseDuringReadWaitsForIt(t *testing.T) {
+	for _, c := range []backup.Compression{backup.CompressionGzip, backup.CompressionZstd} {
+		t.Run(string(c), func(t *testing.T) {
+			var buf bytes.Buffer
+			w, err := compress.NewWriter(&buf, c, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := bytes.Repeat([]byte("INSERT INTO patients VALUES (1);\n"), 200000)
+			w.Write(data)
+			w.Close()
+			g := &gatedReader{r: bytes.NewReader(buf.Bytes()), reading: make(chan struct{}), next: make(chan struct{})}
+			go func() { // headers: let every Read through until the test takes over
+				for range g.reading {
+					g.next <- struct{}{}
+				}
+			}()
+			zr, err := compress.NewReader(g, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readDone := make(chan error, 1)
+			go func() {
+				_, err := io.Copy(io.Discard, zr)
+				readDone <- err
+			}()
+			closed := make(chan error, 1)
+			go func() { closed <- zr.Close() }()
+			if err := <-closed; err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if err := <-readDone; err == nil {
+				t.Errorf("the copy read the whole stream after Close")
+			}
+			if _, err := zr.Read(make([]byte, 10)); err == nil {
+				t.Errorf("Read after Close succeeded")
+			}
+		})
+	}
+}
