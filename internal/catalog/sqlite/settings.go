@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
@@ -17,15 +18,18 @@ func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
 		s         backup.Settings
 		emails    string
 		updatedAt string
+		maxAge    int64
 	)
 	err := c.db.QueryRowContext(ctx, `
 		SELECT schedule_enabled, schedule_frequency, schedule_time, schedule_day, cron_expression,
 			retention_daily, retention_weekly, retention_monthly, google_drive_enabled,
-			google_drive_folder_id, notification_emails, google_credentials, updated_at
+			google_drive_folder_id, notification_emails, google_credentials, updated_at,
+			timezone, max_backup_age_seconds, webhook_url
 		FROM backup_settings WHERE id = 1`,
 	).Scan(&s.ScheduleEnabled, &s.ScheduleFrequency, &s.ScheduleTime, &s.ScheduleDay, &s.CronExpression,
 		&s.RetentionDaily, &s.RetentionWeekly, &s.RetentionMonthly, &s.GoogleDriveEnabled,
-		&s.GoogleDriveFolderID, &emails, &s.GoogleCredentialsEnc, &updatedAt)
+		&s.GoogleDriveFolderID, &emails, &s.GoogleCredentialsEnc, &updatedAt,
+		&s.Timezone, &maxAge, &s.WebhookURLEnc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return backup.DefaultSettings(), nil
 	}
@@ -41,6 +45,10 @@ func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
 	if len(s.GoogleCredentialsEnc) == 0 {
 		s.GoogleCredentialsEnc = nil
 	}
+	if len(s.WebhookURLEnc) == 0 {
+		s.WebhookURLEnc = nil
+	}
+	s.MaxBackupAge = backup.Duration(time.Duration(maxAge) * time.Second)
 	if s.UpdatedAt, err = parseTime(updatedAt); err != nil {
 		return backup.Settings{}, wrap(err, "read backup settings")
 	}
@@ -59,9 +67,16 @@ func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
 	if err != nil {
 		return backup.Wrap(err, backup.EINVALID, "save backup settings: notification_emails")
 	}
-	var creds []byte
+	var creds, webhook []byte
 	if len(s.GoogleCredentialsEnc) > 0 {
 		creds = s.GoogleCredentialsEnc
+	}
+	if len(s.WebhookURLEnc) > 0 {
+		webhook = s.WebhookURLEnc
+	}
+	maxAge := int64(time.Duration(s.MaxBackupAge) / time.Second)
+	if maxAge <= 0 {
+		return backup.Errorf(backup.EINVALID, "save backup settings: max_backup_age must be at least one second, not %v", time.Duration(s.MaxBackupAge))
 	}
 	now := c.now()
 	if err := checkTime("updated_at", now); err != nil {
@@ -71,8 +86,8 @@ func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
 		INSERT INTO backup_settings (id, schedule_enabled, schedule_frequency, schedule_time,
 			schedule_day, cron_expression, retention_daily, retention_weekly, retention_monthly,
 			google_drive_enabled, google_drive_folder_id, notification_emails, google_credentials,
-			created_at, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			created_at, updated_at, timezone, max_backup_age_seconds, webhook_url)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			schedule_enabled = excluded.schedule_enabled,
 			schedule_frequency = excluded.schedule_frequency,
@@ -86,10 +101,14 @@ func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
 			google_drive_folder_id = excluded.google_drive_folder_id,
 			notification_emails = excluded.notification_emails,
 			google_credentials = excluded.google_credentials,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at,
+			timezone = excluded.timezone,
+			max_backup_age_seconds = excluded.max_backup_age_seconds,
+			webhook_url = excluded.webhook_url`,
 		s.ScheduleEnabled, s.ScheduleFrequency, s.ScheduleTime, s.ScheduleDay, s.CronExpression,
 		s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
-		s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now))
+		s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now),
+		s.Timezone, maxAge, webhook)
 	if err != nil {
 		return wrap(err, "save backup settings")
 	}

@@ -44,10 +44,13 @@ func TestSaveSettingsRoundTrip(t *testing.T) {
 			GoogleDriveFolderID:  "0BxFolderId",
 			NotificationEmails:   []string{"it@hospital.example", "dr.ñúñez@hospital.example"},
 			GoogleCredentialsEnc: []byte{0, 1, 2, 0xff, 0xfe, 0, 'x'},
+			Timezone:             "Europe/Lisbon",
+			MaxBackupAge:         backup.Duration(90 * time.Minute),
+			WebhookURLEnc:        []byte{9, 8, 0, 7},
 			UpdatedAt:            start,
 		},
 		// Saving again replaces everything, including clearing lists.
-		{ScheduleFrequency: "custom", CronExpression: "0 */6 * * *", UpdatedAt: start.Add(time.Second)},
+		{ScheduleFrequency: "custom", CronExpression: "0 */6 * * *", MaxBackupAge: backup.Duration(time.Hour), UpdatedAt: start.Add(time.Second)},
 	} {
 		if err := c.SaveSettings(ctx, want); err != nil {
 			t.Fatalf("SaveSettings: %v", err)
