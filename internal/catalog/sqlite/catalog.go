@@ -4,11 +4,15 @@
 package sqlite
 
 import (
+	"log/slog"
+
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 	"io/fs"
 	"net/url"
 	"os"
@@ -217,6 +221,15 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			m.version, m.name, now); err != nil {
 			return wrap(err, "migrate catalog %s: record %s", c.path, m.name)
 		}
+	}
+	// The job queue's tables (River's) live in the catalog file too, and
+	// come up to date in the same transaction.
+	migrator, err := rivermigrate.New(riversqlite.New(c.db), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return backup.Wrap(err, backup.EINTERNAL, "migrate catalog %s: job queue tables", c.path)
+	}
+	if _, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+		return wrap(err, "migrate catalog %s: job queue tables", c.path)
 	}
 	if err := tx.Commit(); err != nil {
 		return wrap(err, "migrate catalog %s: commit", c.path)

@@ -1,0 +1,299 @@
+// Package queue runs hmsbackup's durable jobs: backups asked for by the
+// scheduler, the CLI-to-server path and (later) the web UI. Jobs live in
+// the catalog's SQLite file (River, with its SQLite driver), so a job
+// queued or running when the server dies runs again when it comes back.
+//
+// River is an implementation detail: callers see Queue's methods and the
+// Enqueuer interface, so a PostgreSQL-backed queue serving several nodes
+// can replace this one.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// BackupArgs are a backup job's arguments.
+type BackupArgs struct {
+	Source backup.Source `json:"source"`
+	Actor  string        `json:"actor"`
+	// ScheduledFor is the scheduled run a backup is for (zero for manual
+	// ones): one job per run time, however often it is enqueued.
+	ScheduledFor time.Time `json:"scheduled_for,omitzero"`
+}
+
+// Kind names backup jobs in the queue's table.
+func (BackupArgs) Kind() string { return "create_backup" }
+
+// Job is one attempt of a backup job, as its Handler sees it.
+type Job struct {
+	ID          int64
+	Attempt     int // 1 for the first
+	MaxAttempts int
+	Args        BackupArgs
+}
+
+// LastAttempt reports whether a failure of this attempt is final.
+func (j Job) LastAttempt() bool { return j.Attempt >= j.MaxAttempts }
+
+// Handler runs one attempt of a backup job. An error makes the queue try
+// again after the retry delay, until the attempts are used up; then the job
+// is discarded with the error kept.
+type Handler func(ctx context.Context, job Job) error
+
+// Enqueuer is what asks for backups: the scheduler, the CLI, the web UI.
+type Enqueuer interface {
+	// EnqueueBackup queues a backup and returns its job's ID. For a
+	// scheduled backup already queued for the same ScheduledFor it returns
+	// that job's ID and duplicate true.
+	EnqueueBackup(ctx context.Context, args BackupArgs) (id int64, duplicate bool, err error)
+}
+
+// Config configures a Queue. Zero values take the defaults.
+type Config struct {
+	CatalogPath string        // the catalog's SQLite file (already migrated)
+	Attempts    int           // tries per backup job; default 3
+	RetryDelay  time.Duration // between tries; default 60 s
+	// PollInterval is how often idle workers look for new jobs (SQLite
+	// cannot tell them); default 200 ms.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	// Handler runs backup jobs. Without one the Queue only inserts and
+	// reads jobs (the CLI); Start is then an error.
+	Handler Handler
+}
+
+// Queue is the River-backed job queue on the catalog file.
+type Queue struct {
+	db       *sql.DB
+	client   *river.Client[*sql.Tx]
+	attempts int
+	logger   *slog.Logger
+	working  bool
+}
+
+var _ Enqueuer = (*Queue)(nil)
+
+// Open connects to the queue's tables in the catalog file.
+func Open(ctx context.Context, cfg Config) (*Queue, error) {
+	if cfg.CatalogPath == "" {
+		return nil, backup.Errorf(backup.EINVALID, "the job queue needs the catalog's path")
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 3
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 60 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(cfg.CatalogPath)
+	if err != nil {
+		return nil, backup.Wrap(err, backup.EINVALID, "resolve catalog path %q", cfg.CatalogPath)
+	}
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, backup.Wrap(err, backup.EINTERNAL, "open the job queue in %s", abs)
+	}
+	// River's SQLite driver runs best on one connection: SQLite has one
+	// writer, and River's maintenance runs alongside the workers.
+	db.SetMaxOpenConns(1)
+	rc := &river.Config{
+		Logger:               cfg.Logger,
+		MaxAttempts:          cfg.Attempts,
+		RetryPolicy:          fixedDelay(cfg.RetryDelay),
+		JobTimeout:           -1,                 // a backup takes as long as it takes
+		RescueStuckJobsAfter: 7 * 24 * time.Hour, // see Start: a restart recovers them
+		PollOnly:             true,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
+	}
+	q := &Queue{db: db, attempts: cfg.Attempts, logger: cfg.Logger}
+	if cfg.Handler != nil {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &backupWorker{handle: cfg.Handler})
+		rc.Workers = workers
+		// One backup at a time per node: the engine's lock would refuse a
+		// second one anyway.
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}}
+		q.working = true
+	}
+	client, err := river.NewClient(riversqlite.New(db), rc)
+	if err != nil {
+		db.Close()
+		return nil, backup.Wrap(err, backup.EINTERNAL, "set up the job queue")
+	}
+	q.client = client
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, backup.Wrap(err, backup.EUNAVAILABLE, "open the job queue in %s", abs)
+	}
+	return q, nil
+}
+
+// dsn gives the queue's connection the catalog's settings (WAL, a busy
+// timeout, write transactions that lock when they begin).
+func dsn(abs string) string {
+	u := url.URL{Path: filepath.ToSlash(abs)}
+	return "file:" + u.EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// EnqueueBackup implements Enqueuer.
+func (q *Queue) EnqueueBackup(ctx context.Context, args BackupArgs) (int64, bool, error) {
+	opts := &river.InsertOpts{MaxAttempts: q.attempts}
+	if !args.ScheduledFor.IsZero() {
+		args.ScheduledFor = args.ScheduledFor.UTC()
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
+	}
+	res, err := q.client.Insert(ctx, args, opts)
+	if err != nil {
+		return 0, false, backup.Wrap(err, backup.EUNAVAILABLE, "queue a %s backup", args.Source)
+	}
+	return res.Job.ID, res.UniqueSkippedAsDuplicate, nil
+}
+
+// Start recovers jobs a killed server left running (they run again; this
+// queue has one node, so no other one is working on them) and starts the
+// workers. ctx bounds only the start.
+func (q *Queue) Start(ctx context.Context) error {
+	if !q.working {
+		return backup.Errorf(backup.EINTERNAL, "the job queue has no handler to run jobs with")
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = ?
+		WHERE state = 'running'`, time.Now().UTC())
+	if err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "recover jobs left running")
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		q.logger.Warn("jobs left running by a stopped server run again", "jobs", n)
+	}
+	// The client runs until Stop, not until ctx ends.
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return backup.Wrap(err, backup.EINTERNAL, "start the job queue")
+	}
+	return nil
+}
+
+// Stop lets the running job finish and stops the workers; if ctx ends
+// first, it cancels the job (the engine then records its backup failed)
+// and waits for it to return.
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return q.client.StopAndCancel(cctx)
+}
+
+// Close closes the queue's connection; Stop the workers first.
+func (q *Queue) Close() error { return q.db.Close() }
+
+// JobState is where a job stands.
+type JobState struct {
+	ID          int64
+	State       string // available, scheduled, running, retryable, completed, discarded, cancelled
+	Attempt     int
+	MaxAttempts int
+	Errors      []string // one per failed attempt, oldest first
+	Args        BackupArgs
+	FinalizedAt *time.Time
+}
+
+// Finished reports whether the job will not run again.
+func (s JobState) Finished() bool {
+	return s.State == string(rivertype.JobStateCompleted) || s.State == string(rivertype.JobStateDiscarded) ||
+		s.State == string(rivertype.JobStateCancelled)
+}
+
+// Job returns a job's state; ENOTFOUND if there is none.
+func (q *Queue) Job(ctx context.Context, id int64) (JobState, error) {
+	row, err := q.client.JobGet(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return JobState{}, backup.Errorf(backup.ENOTFOUND, "job %d not found", id)
+	}
+	if err != nil {
+		return JobState{}, backup.Wrap(err, backup.EUNAVAILABLE, "read job %d", id)
+	}
+	return stateOf(row)
+}
+
+func stateOf(row *rivertype.JobRow) (JobState, error) {
+	s := JobState{ID: row.ID, State: string(row.State), Attempt: row.Attempt, MaxAttempts: row.MaxAttempts, FinalizedAt: row.FinalizedAt}
+	for _, e := range row.Errors {
+		s.Errors = append(s.Errors, e.Error)
+	}
+	if err := unmarshalArgs(row.EncodedArgs, &s.Args); err != nil {
+		return s, fmt.Errorf("job %d: %w", row.ID, err)
+	}
+	return s, nil
+}
+
+// Depth counts the backup jobs waiting to run or running.
+func (q *Queue) Depth(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job
+		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+	if err != nil {
+		return 0, backup.Wrap(err, backup.EUNAVAILABLE, "count queued jobs")
+	}
+	return n, nil
+}
+
+// WaitFor polls a job until it is finished or ctx ends.
+func (q *Queue) WaitFor(ctx context.Context, id int64, every time.Duration) (JobState, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s, err := q.Job(ctx, id)
+		if err != nil || s.Finished() {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// backupWorker hands backup jobs to the Handler.
+type backupWorker struct {
+	river.WorkerDefaults[BackupArgs]
+	handle Handler
+}
+
+func (w *backupWorker) Work(ctx context.Context, job *river.Job[BackupArgs]) error {
+	return w.handle(ctx, Job{ID: job.ID, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts, Args: job.Args})
+}
+
+// fixedDelay retries a failed job after the same delay every time.
+type fixedDelay time.Duration
+
+func (d fixedDelay) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(d)) }
+
+func unmarshalArgs(b []byte, args *BackupArgs) error {
+	if err := json.Unmarshal(b, args); err != nil {
+		return fmt.Errorf("decode backup job arguments: %w", err)
+	}
+	return nil
+}

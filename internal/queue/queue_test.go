@@ -1,0 +1,248 @@
+package queue_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
+	"github.com/hmsbackup/hmsbackup/internal/queue"
+)
+
+// newCatalog makes a migrated catalog file in dir and returns its path.
+func newCatalog(t interface {
+	Fatal(...any)
+}, dir string) string {
+	path := filepath.Join(dir, "catalog.db")
+	c, err := catalogsqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	return path
+}
+
+// fast is a queue configuration for tests: short delays.
+func fast(path string, h queue.Handler) queue.Config {
+	return queue.Config{CatalogPath: path, RetryDelay: 10 * time.Millisecond, PollInterval: 10 * time.Millisecond, Handler: h}
+}
+
+// recorder is a Handler that fails the first failures attempts of every
+// job and records each attempt it sees.
+type recorder struct {
+	mu       sync.Mutex
+	failures int
+	seen     []queue.Job
+}
+
+func (r *recorder) handle(_ context.Context, job queue.Job) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, job)
+	if len(r.seen) <= r.failures {
+		return fmt.Errorf("dump failed on attempt %d", job.Attempt)
+	}
+	return nil
+}
+
+func (r *recorder) attempts() []queue.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]queue.Job(nil), r.seen...)
+}
+
+// Property 5: a job failing k times succeeds on attempt k+1 for k < 3;
+// after 3 failures it is discarded with every error kept, and only its
+// third attempt is the last one (where the handler sends the one
+// notification).
+func TestProperty5JobRetries(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		k := rapid.IntRange(0, 5).Draw(rt, "failures")
+		dir, err := os.MkdirTemp("", "queue-prop5-")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		ctx := context.Background()
+		rec := &recorder{failures: k}
+		q, err := queue.Open(ctx, fast(newCatalog(rt, dir), rec.handle))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer q.Close()
+		if err := q.Start(ctx); err != nil {
+			rt.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		id, _, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceScheduled, Actor: "scheduler"})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		st, err := q.WaitFor(wctx, id, 5*time.Millisecond)
+		if err != nil {
+			rt.Fatalf("job never finished: %v (state %+v)", err, st)
+		}
+		seen := rec.attempts()
+		wantRuns, wantState := min(k+1, 3), "completed"
+		if k >= 3 {
+			wantState = "discarded"
+		}
+		if st.State != wantState || len(seen) != wantRuns {
+			rt.Fatalf("after %d failures: state %s after %d runs, want %s after %d", k, st.State, len(seen), wantState, wantRuns)
+		}
+		for i, j := range seen {
+			if j.Attempt != i+1 || j.MaxAttempts != 3 || j.LastAttempt() != (i == 2) || j.Args.Source != backup.SourceScheduled {
+				rt.Errorf("run %d saw %+v", i, j)
+			}
+		}
+		if len(st.Errors) != min(k, 3) {
+			rt.Errorf("job keeps %d errors, want %d: %v", len(st.Errors), min(k, 3), st.Errors)
+		}
+		if k >= 3 && st.Errors[2] != "dump failed on attempt 3" {
+			rt.Errorf("last error %q", st.Errors[2])
+		}
+	})
+}
+
+// A job a killed server left running runs again when the queue starts.
+func TestJobLeftRunningRunsAgain(t *testing.T) {
+	ctx := context.Background()
+	path := newCatalog(t, t.TempDir())
+	inserter, err := queue.Open(ctx, queue.Config{CatalogPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := inserter.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceManualCLI, Actor: "cli:alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inserter.Start(ctx); err == nil {
+		t.Error("an insert-only queue started workers")
+	}
+	inserter.Close()
+	// What a server killed mid-job leaves: the job running, attempt 1.
+	markRunning(t, path, id)
+
+	rec := &recorder{}
+	q, err := queue.Open(ctx, fast(path, rec.handle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := q.WaitFor(wctx, id, 5*time.Millisecond)
+	if err != nil || st.State != "completed" || len(rec.attempts()) != 1 || rec.attempts()[0].Args.Actor != "cli:alice" {
+		t.Fatalf("state %+v, err %v, runs %+v", st, err, rec.attempts())
+	}
+}
+
+// One job per scheduled run time, however often it is enqueued.
+func TestScheduledRunsAreUnique(t *testing.T) {
+	ctx := context.Background()
+	q, err := queue.Open(ctx, queue.Config{CatalogPath: newCatalog(t, t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	at := time.Date(2026, 11, 29, 2, 0, 0, 0, time.FixedZone("X", 3600))
+	first, dup, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceScheduled, ScheduledFor: at})
+	if err != nil || dup {
+		t.Fatalf("first: %v %v", dup, err)
+	}
+	again, dup, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceScheduled, ScheduledFor: at.UTC()})
+	if err != nil || !dup || again != first {
+		t.Errorf("same run again: id %d (first %d), duplicate %v, %v", again, first, dup, err)
+	}
+	next, dup, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceScheduled, ScheduledFor: at.Add(24 * time.Hour)})
+	if err != nil || dup || next == first {
+		t.Errorf("next run: id %d, duplicate %v, %v", next, dup, err)
+	}
+	// Manual backups are never merged.
+	a, _, _ := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceManualCLI})
+	b, dup, _ := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceManualCLI})
+	if a == b || dup {
+		t.Errorf("two manual backups became one job (%d, %d)", a, b)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 4 {
+		t.Errorf("depth %d (%v), want 4", n, err)
+	}
+}
+
+// Stop lets a running job finish; when its context ends first, the job's
+// context is cancelled and Stop returns once the handler has.
+func TestStopCancelsARunningJobOnlyWhenItMust(t *testing.T) {
+	ctx := context.Background()
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var cancelled error
+	handler := func(jctx context.Context, job queue.Job) error {
+		started <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-jctx.Done():
+			cancelled = jctx.Err()
+			return jctx.Err()
+		}
+	}
+	q, err := queue.Open(ctx, fast(newCatalog(t, t.TempDir()), handler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceManualCLI}); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	sctx, cancel := context.WithCancel(ctx)
+	cancel() // no patience at all: the job must be cancelled
+	q.Stop(sctx)
+	if !errors.Is(cancelled, context.Canceled) {
+		t.Errorf("the running job was not cancelled: %v", cancelled)
+	}
+	close(release)
+}
+
+// markRunning sets a job's state as a server killed while running it
+// leaves it.
+func markRunning(t *testing.T, path string, id int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = ? WHERE id = ?`, time.Now().UTC(), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMain runs 25 rapid cases per property unless -rapid.checks says
+// otherwise: each case opens a catalog and starts a queue.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("rapid.checks"); f != nil && f.Value.String() == "100" {
+		_ = flag.Set("rapid.checks", "25")
+	}
+	os.Exit(m.Run())
+}
