@@ -236,47 +236,49 @@ var sources = []backup.Source{backup.SourceManualUI, backup.SourceManualCLI, bac
 // Property 1 (backup creation produces a valid file) and Property 2
 // (metadata completeness), for any source, on a real MariaDB.
 func TestProperty1And2BackupFileAndMetadata(t *testing.T) {
-	f := newMySQLFixture(t)
-	hmsSchema(f, t)
-	rapid.Check(t, func(t *rapid.T) {
-		fillPatients(t, f)
-		src := rapid.SampledFrom(sources).Draw(t, "source")
+	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
+		f := newMySQLFixture(t)
+		hmsSchema(f, t)
+		fillPatients(rt, f)
+		src := rapid.SampledFrom(sources).Draw(rt, "source")
 		before := time.Now().UTC().Add(-time.Second)
 		b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: src, Actor: alice})
 		if err != nil {
-			t.Fatalf("CreateBackup(%s): %v", src, err)
+			rt.Fatalf("CreateBackup(%s): %v", src, err)
 		}
 		// Property 1: a valid, non-empty SQL dump in local storage.
 		fi, err := os.Stat(b.FilePath)
 		if err != nil || fi.Size() == 0 {
-			t.Fatalf("file %s: %v, size %v", b.FilePath, err, fi)
+			rt.Fatalf("file %s: %v, size %v", b.FilePath, err, fi)
 		}
 		sqlText := decompressed(t, b)
 		if !strings.Contains(sqlText, "CREATE TABLE `patients`") || !strings.Contains(sqlText, "-- Dump completed") {
-			t.Fatalf("dump lacks the schema or the completion trailer")
+			rt.Fatalf("dump lacks the schema or the completion trailer")
 		}
 		// Property 2: complete, correct metadata.
 		got, err := f.cat.FindBackupByID(context.Background(), b.ID)
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		switch {
 		case got.Status != backup.StatusCompleted:
-			t.Fatalf("status %s", got.Status)
+			rt.Fatalf("status %s", got.Status)
 		case got.Source != src:
-			t.Fatalf("source %s, want %s", got.Source, src)
+			rt.Fatalf("source %s, want %s", got.Source, src)
 		case got.CreatedAt.Before(before) || got.CompletedAt == nil || got.CompletedAt.Before(got.CreatedAt):
-			t.Fatalf("timestamps created %v completed %v", got.CreatedAt, got.CompletedAt)
+			rt.Fatalf("timestamps created %v completed %v", got.CreatedAt, got.CompletedAt)
 		case got.FileSize != fi.Size() || got.FileSize <= 0:
-			t.Fatalf("file_size %d, file has %d", got.FileSize, fi.Size())
+			rt.Fatalf("file_size %d, file has %d", got.FileSize, fi.Size())
 		case got.RawSize != int64(len(sqlText)):
-			t.Fatalf("raw_size %d, dump has %d", got.RawSize, len(sqlText))
+			rt.Fatalf("raw_size %d, dump has %d", got.RawSize, len(sqlText))
 		case got.FilePath != b.FilePath || !strings.HasPrefix(got.Filename, "hms_backup_") || !strings.HasSuffix(got.Filename, ".sql.gz"):
-			t.Fatalf("path %s name %s", got.FilePath, got.Filename)
+			rt.Fatalf("path %s name %s", got.FilePath, got.Filename)
 		case got.SHA256 != sha256Hex(mustRead(t, got.FilePath)):
-			t.Fatalf("sha256 %s does not match the file", got.SHA256)
+			rt.Fatalf("sha256 %s does not match the file", got.SHA256)
 		case got.CreatedBy != alice.Name || got.DBEngine != "mysql" || !got.IsLocal:
-			t.Fatalf("created_by %q engine %q is_local %v", got.CreatedBy, got.DBEngine, got.IsLocal)
+			rt.Fatalf("created_by %q engine %q is_local %v", got.CreatedBy, got.DBEngine, got.IsLocal)
 		}
 	})
 }
@@ -292,25 +294,27 @@ func mustRead(t tb, path string) []byte {
 
 // Property 8: download returns exactly the stored bytes.
 func TestProperty8DownloadReturnsExactBytes(t *testing.T) {
-	f := newMySQLFixture(t)
-	hmsSchema(f, t)
-	rapid.Check(t, func(t *rapid.T) {
-		fillPatients(t, f)
+	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
+		f := newMySQLFixture(t)
+		hmsSchema(f, t)
+		fillPatients(rt, f)
 		b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceManualUI, Actor: alice})
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		r, _, err := f.eng.Download(context.Background(), b.ID, alice)
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		got, err := io.ReadAll(r)
 		r.Close()
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		if want := mustRead(t, b.FilePath); !bytes.Equal(got, want) || sha256Hex(got) != b.SHA256 {
-			t.Fatalf("downloaded %d bytes (sha %s), stored %d (sha %s)", len(got), sha256Hex(got), len(want), b.SHA256)
+			rt.Fatalf("downloaded %d bytes (sha %s), stored %d (sha %s)", len(got), sha256Hex(got), len(want), b.SHA256)
 		}
 	})
 }
