@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 	os.Exit(testutil.RunWithMariaDB(m, func(db *testutil.MariaDB) { server = db }))
 }
 
-var dbCounter, tableCounter atomic.Int64
+var dbCounter atomic.Int64
 
 // tb is what the helpers need of a *testing.T or a *rapid.T.
 type tb interface {
@@ -53,48 +53,40 @@ type tb interface {
 
 // mysqlFixture is an engine over a fresh MariaDB database.
 type mysqlFixture struct {
-	eng     *engine.Engine
-	cat     backup.Catalog
-	db      *sql.DB
-	dir     string
-	cleanup []func()
+	eng    *engine.Engine
+	cat    backup.Catalog
+	db     *sql.DB
+	dir    string
+	tables int // extra tables fillPatients has made
 }
 
-// close drops the database and frees everything the fixture holds.
-func (f *mysqlFixture) close() {
-	for i := len(f.cleanup) - 1; i >= 0; i-- {
-		f.cleanup[i]()
-	}
-	f.cleanup = nil
-}
-
-// newMySQLFixture makes an engine over a new database; the caller must
-// close it (rapid checks create many, so they close each one at once).
-func newMySQLFixture(t tb) *mysqlFixture {
+// newMySQLFixture makes an engine over a new database (and user) on the
+// package's server, with its own directory for the catalog, backups and
+// locks. t's clean-ups free it all: the database and its user are
+// dropped, the directory removed. A rapid case passes its rapidCase, so
+// that every case starts from nothing.
+func newMySQLFixture(t fixtureT) *mysqlFixture {
 	t.Helper()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "hmsbackup-engine-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &mysqlFixture{dir: dir}
-	f.cleanup = append(f.cleanup, func() { os.RemoveAll(dir) })
+	dir := t.TempDir()
 	name := fmt.Sprintf("hms_%d", dbCounter.Add(1))
 	dsn, err := server.NewDatabase(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cleanup = append(f.cleanup, func() { _ = server.Exec(ctx, "DROP DATABASE "+testutil.QuoteIdent(name)) })
 	cfg, err := mysqldriver.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		_ = server.Exec(ctx, "DROP DATABASE "+testutil.QuoteIdent(name), "DROP USER "+testutil.QuoteString(cfg.User)+"@'%'")
+	})
 	cfg.MultiStatements = true
 	sqlDB, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cleanup = append(f.cleanup, func() { sqlDB.Close() })
+	t.Cleanup(func() { sqlDB.Close() })
 	dumper, err := dumpmysql.New(dumpmysql.Config{DSN: dsn, TempDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +95,7 @@ func newMySQLFixture(t tb) *mysqlFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cleanup = append(f.cleanup, func() { cat.Close() })
+	t.Cleanup(func() { cat.Close() })
 	store, err := local.New(filepath.Join(dir, "backups"))
 	if err != nil {
 		t.Fatal(err)
@@ -112,9 +104,8 @@ func newMySQLFixture(t tb) *mysqlFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.eng = &engine.Engine{Catalog: cat, Dumper: dumper, Storage: store, Locker: locker, Compression: backup.CompressionGzip}
-	f.cat, f.db = cat, sqlDB
-	return f
+	eng := &engine.Engine{Catalog: cat, Dumper: dumper, Storage: store, Locker: locker, Compression: backup.CompressionGzip}
+	return &mysqlFixture{eng: eng, cat: cat, db: sqlDB, dir: dir}
 }
 
 func (f *mysqlFixture) exec(t tb, stmts ...string) {
@@ -229,7 +220,8 @@ func fillPatients(t *rapid.T, f *mysqlFixture) {
 	}
 	// Extra generated tables of other shapes.
 	for k := 0; k < rapid.IntRange(0, 2).Draw(t, "tables"); k++ {
-		table := fmt.Sprintf("extra_%d", tableCounter.Add(1))
+		f.tables++
+		table := fmt.Sprintf("extra_%d", f.tables)
 		f.exec(t, "CREATE TABLE "+table+" (k BIGINT PRIMARY KEY, v TEXT CHARACTER SET utf8mb4 NULL, b VARBINARY(64) NULL)")
 		for r := 0; r < rapid.IntRange(0, 5).Draw(t, "extraRows"); r++ {
 			if _, err := f.db.Exec("INSERT INTO "+table+" VALUES (?, ?, ?)", r, genText().Draw(t, "v"), rapid.SliceOfN(rapid.Byte(), 0, 64).Draw(t, "b")); err != nil {
@@ -244,48 +236,49 @@ var sources = []backup.Source{backup.SourceManualUI, backup.SourceManualCLI, bac
 // Property 1 (backup creation produces a valid file) and Property 2
 // (metadata completeness), for any source, on a real MariaDB.
 func TestProperty1And2BackupFileAndMetadata(t *testing.T) {
-	f := newMySQLFixture(t)
-	t.Cleanup(f.close)
-	hmsSchema(f, t)
-	rapid.Check(t, func(t *rapid.T) {
-		fillPatients(t, f)
-		src := rapid.SampledFrom(sources).Draw(t, "source")
+	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
+		f := newMySQLFixture(t)
+		hmsSchema(f, t)
+		fillPatients(rt, f)
+		src := rapid.SampledFrom(sources).Draw(rt, "source")
 		before := time.Now().UTC().Add(-time.Second)
 		b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: src, Actor: alice})
 		if err != nil {
-			t.Fatalf("CreateBackup(%s): %v", src, err)
+			rt.Fatalf("CreateBackup(%s): %v", src, err)
 		}
 		// Property 1: a valid, non-empty SQL dump in local storage.
 		fi, err := os.Stat(b.FilePath)
 		if err != nil || fi.Size() == 0 {
-			t.Fatalf("file %s: %v, size %v", b.FilePath, err, fi)
+			rt.Fatalf("file %s: %v, size %v", b.FilePath, err, fi)
 		}
 		sqlText := decompressed(t, b)
 		if !strings.Contains(sqlText, "CREATE TABLE `patients`") || !strings.Contains(sqlText, "-- Dump completed") {
-			t.Fatalf("dump lacks the schema or the completion trailer")
+			rt.Fatalf("dump lacks the schema or the completion trailer")
 		}
 		// Property 2: complete, correct metadata.
 		got, err := f.cat.FindBackupByID(context.Background(), b.ID)
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		switch {
 		case got.Status != backup.StatusCompleted:
-			t.Fatalf("status %s", got.Status)
+			rt.Fatalf("status %s", got.Status)
 		case got.Source != src:
-			t.Fatalf("source %s, want %s", got.Source, src)
+			rt.Fatalf("source %s, want %s", got.Source, src)
 		case got.CreatedAt.Before(before) || got.CompletedAt == nil || got.CompletedAt.Before(got.CreatedAt):
-			t.Fatalf("timestamps created %v completed %v", got.CreatedAt, got.CompletedAt)
+			rt.Fatalf("timestamps created %v completed %v", got.CreatedAt, got.CompletedAt)
 		case got.FileSize != fi.Size() || got.FileSize <= 0:
-			t.Fatalf("file_size %d, file has %d", got.FileSize, fi.Size())
+			rt.Fatalf("file_size %d, file has %d", got.FileSize, fi.Size())
 		case got.RawSize != int64(len(sqlText)):
-			t.Fatalf("raw_size %d, dump has %d", got.RawSize, len(sqlText))
+			rt.Fatalf("raw_size %d, dump has %d", got.RawSize, len(sqlText))
 		case got.FilePath != b.FilePath || !strings.HasPrefix(got.Filename, "hms_backup_") || !strings.HasSuffix(got.Filename, ".sql.gz"):
-			t.Fatalf("path %s name %s", got.FilePath, got.Filename)
+			rt.Fatalf("path %s name %s", got.FilePath, got.Filename)
 		case got.SHA256 != sha256Hex(mustRead(t, got.FilePath)):
-			t.Fatalf("sha256 %s does not match the file", got.SHA256)
+			rt.Fatalf("sha256 %s does not match the file", got.SHA256)
 		case got.CreatedBy != alice.Name || got.DBEngine != "mysql" || !got.IsLocal:
-			t.Fatalf("created_by %q engine %q is_local %v", got.CreatedBy, got.DBEngine, got.IsLocal)
+			rt.Fatalf("created_by %q engine %q is_local %v", got.CreatedBy, got.DBEngine, got.IsLocal)
 		}
 	})
 }
@@ -301,26 +294,27 @@ func mustRead(t tb, path string) []byte {
 
 // Property 8: download returns exactly the stored bytes.
 func TestProperty8DownloadReturnsExactBytes(t *testing.T) {
-	f := newMySQLFixture(t)
-	t.Cleanup(f.close)
-	hmsSchema(f, t)
-	rapid.Check(t, func(t *rapid.T) {
-		fillPatients(t, f)
+	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
+		f := newMySQLFixture(t)
+		hmsSchema(f, t)
+		fillPatients(rt, f)
 		b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceManualUI, Actor: alice})
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		r, _, err := f.eng.Download(context.Background(), b.ID, alice)
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		got, err := io.ReadAll(r)
 		r.Close()
 		if err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		if want := mustRead(t, b.FilePath); !bytes.Equal(got, want) || sha256Hex(got) != b.SHA256 {
-			t.Fatalf("downloaded %d bytes (sha %s), stored %d (sha %s)", len(got), sha256Hex(got), len(want), b.SHA256)
+			rt.Fatalf("downloaded %d bytes (sha %s), stored %d (sha %s)", len(got), sha256Hex(got), len(want), b.SHA256)
 		}
 	})
 }
@@ -330,11 +324,12 @@ func TestProperty8DownloadReturnsExactBytes(t *testing.T) {
 // backing up again gives equivalent content; objects absent from the
 // backup are gone).
 func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		f := newMySQLFixture(t)
-		defer f.close()
 		hmsSchema(f, t)
-		fillPatients(t, f)
+		fillPatients(rt, f)
 		ctx := context.Background()
 		original := f.backupNow(t)
 		// Change everything: rows, schema, and objects the backup lacks.
@@ -353,34 +348,34 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 
 		res, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: original.ID, Actor: alice})
 		if err != nil {
-			t.Fatalf("Restore: %v", err)
+			rt.Fatalf("Restore: %v", err)
 		}
 		// Property 10.
 		pre := res.PreRestore
 		if pre == nil || pre.Source != backup.SourcePreRestore || pre.Status != backup.StatusCompleted {
-			t.Fatalf("pre-restore backup %+v, want a completed pre_restore backup", pre)
+			rt.Fatalf("pre-restore backup %+v, want a completed pre_restore backup", pre)
 		}
 		if got, want := content(decompressed(t, pre)), content(decompressed(t, changed)); got != want {
-			t.Fatalf("pre-restore backup does not hold the state before the restore")
+			rt.Fatalf("pre-restore backup does not hold the state before the restore")
 		}
 		// Property 11.
 		after := f.backupNow(t)
 		if got, want := content(decompressed(t, after)), content(decompressed(t, original)); got != want {
-			t.Fatalf("after restore the database differs from the backup:\n%s", firstDiff(got, want))
+			rt.Fatalf("after restore the database differs from the backup:\n%s", firstDiff(got, want))
 		}
 		var leftovers int
 		if err := f.db.QueryRow(`SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'only_after%')
 			+ (SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = DATABASE() AND routine_name LIKE 'only_after%')
 			+ (SELECT COUNT(*) FROM information_schema.events WHERE event_schema = DATABASE() AND event_name LIKE 'only_after%')`).Scan(&leftovers); err != nil {
-			t.Fatal(err)
+			rt.Fatal(err)
 		}
 		if leftovers != 0 {
-			t.Fatalf("%d objects absent from the backup survived the restore", leftovers)
+			rt.Fatalf("%d objects absent from the backup survived the restore", leftovers)
 		}
 		// The system-versioned table's history came back whole.
 		var versions int
 		if err := f.db.QueryRow("SELECT COUNT(*) FROM admission_status FOR SYSTEM_TIME ALL").Scan(&versions); err != nil || versions != 4 {
-			t.Fatalf("admission_status has %d versions after the restore (%v), want 4", versions, err)
+			rt.Fatalf("admission_status has %d versions after the restore (%v), want 4", versions, err)
 		}
 	})
 }
@@ -389,39 +384,40 @@ func TestProperty10And11PreRestoreBackupAndRoundTrip(t *testing.T) {
 // the catalog, but its SQL breaks half way) leaves the database equal to
 // its state before the restore.
 func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		t := newCase(rt)
+		defer t.done()
 		f := newMySQLFixture(t)
-		defer f.close()
 		hmsSchema(f, t)
-		fillPatients(t, f)
+		fillPatients(rt, f)
 		ctx := context.Background()
 		good := f.backupNow(t)
 		// A catalogued backup whose SQL fails after dropping and partly
 		// re-creating the tables.
 		sqlText := decompressed(t, good)
-		cut := rapid.IntRange(len(sqlText)/4, len(sqlText)*3/4).Draw(t, "cut")
+		cut := rapid.IntRange(len(sqlText)/4, len(sqlText)*3/4).Draw(rt, "cut")
 		if i := strings.LastIndex(sqlText[:cut], ";\n"); i > 0 {
 			cut = i + 2
 		}
 		broken := sqlText[:cut] + "\nTHIS IS NOT SQL;\n" + sqlText[cut:]
 		bad := storeBackup(t, f, broken)
 
-		fillPatients(t, f) // the state before the restore differs from the backup
+		fillPatients(rt, f) // the state before the restore differs from the backup
 		before := f.backupNow(t)
 		res, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: bad.ID, Actor: alice})
 		if err == nil {
-			t.Fatal("restore of broken SQL succeeded")
+			rt.Fatal("restore of broken SQL succeeded")
 		}
 		if !res.RolledBack || !strings.Contains(err.Error(), "put back as it was") {
-			t.Fatalf("RolledBack %v, err %v", res.RolledBack, err)
+			rt.Fatalf("RolledBack %v, err %v", res.RolledBack, err)
 		}
 		after := f.backupNow(t)
 		if got, want := content(decompressed(t, after)), content(decompressed(t, before)); got != want {
-			t.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
+			rt.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
 		}
 		entries, _ := f.cat.FindAuditEntries(ctx, backup.AuditFilter{BackupID: &bad.ID})
 		if len(entries) == 0 || entries[0].Action != backup.ActionRestore || entries[0].Outcome != "failure" {
-			t.Fatalf("audit for the failed restore: %+v", entries)
+			rt.Fatalf("audit for the failed restore: %+v", entries)
 		}
 	})
 }
@@ -466,7 +462,6 @@ func firstDiff(got, want string) string {
 func TestUnreachableServerAndWrongPasswordFailClearly(t *testing.T) {
 	ctx := context.Background()
 	f := newMySQLFixture(t)
-	t.Cleanup(f.close)
 	cases := map[string]string{
 		"unreachable":    "hms:secret-pw@tcp(127.0.0.1:1)/hms",
 		"wrong password": strings.Replace(mustDSN(t), ":", ":wrong-secret-pw", 1),
