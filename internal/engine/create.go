@@ -11,6 +11,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/compress"
+	"github.com/hmsbackup/hmsbackup/internal/lock"
 )
 
 // CreateRequest asks for one backup.
@@ -20,6 +21,9 @@ type CreateRequest struct {
 	// Progress, if set, is written the uncompressed dump bytes' lengths as
 	// they stream (a progress bar's io.Writer).
 	Progress io.Writer
+	// QuietFailure leaves the failure notification to the caller: a queued
+	// job that will be tried again notifies once, after its last attempt.
+	QuietFailure bool
 }
 
 // CreateBackup takes a backup now. The returned record is completed, or
@@ -32,16 +36,31 @@ func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.B
 		e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Message: "backup not started: " + err.Error()})
 		return nil, err
 	}
-	defer l.Release()
 	b, err := e.createLocked(ctx, req)
+	var copies *lock.Lock
+	if err == nil && len(e.Remotes) > 0 {
+		// Uploads run after the database's lock is let go (a slow remote
+		// must not hold up the next backup or restore), under the copies'
+		// lock, which a delete of this backup waits for.
+		var cerr error
+		if copies, cerr = e.lockCopies(ctx, "upload of "+b.Filename); cerr != nil {
+			e.uploadsNotStarted(ctx, b, req.Actor, cerr)
+		}
+	}
+	l.Release()
 	e.audit(ctx, req.Actor, backup.ActionCreate, b, err, createDetails(b))
 	if err != nil {
-		e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b, Message: "backup failed: " + err.Error()})
+		if !req.QuietFailure {
+			e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b, Message: "backup failed: " + err.Error()})
+		}
 		return b, err
 	}
-	// Off-site copies: a failed upload is a warning on a completed backup,
-	// not a failed backup (6.3).
-	_ = e.uploadAll(ctx, b, req.Actor)
+	if copies != nil {
+		// Off-site copies: a failed upload is a warning on a completed
+		// backup, not a failed backup (6.3).
+		_ = e.uploadAll(ctx, b, req.Actor)
+		copies.Release()
+	}
 	return b, nil
 }
 

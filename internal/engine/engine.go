@@ -102,6 +102,14 @@ func (e *Engine) lock(ctx context.Context, op string) (*heldLock, error) {
 	return h, nil
 }
 
+// lockCopies takes the lock on the off-site copies of the database's
+// backups: uploads and deletes of copies take it, so a delete never runs
+// alongside an upload of the same backup and leaves an orphan copy. It
+// waits as long as ctx allows: uploads queue up behind each other.
+func (e *Engine) lockCopies(ctx context.Context, what string) (*lock.Lock, error) {
+	return e.Locker.Acquire(ctx, e.Dumper.Info().Key+"#copies", what, 24*time.Hour)
+}
+
 // heldLock is one operation's hold on its database: the lock file in the
 // data directory, and the server's lock where the Dumper has one.
 type heldLock struct {

@@ -174,6 +174,13 @@ func (e *Engine) Delete(ctx context.Context, id int64, actor Actor) (*backup.Bac
 		return nil, err
 	}
 	defer l.Release()
+	// Nor while a backup's copies are being uploaded.
+	copies, err := e.Locker.Acquire(ctx, info.Key+"#copies", fmt.Sprintf("delete of backup %d", id), e.LockWait)
+	if err != nil {
+		e.audit(ctx, actor, backup.ActionDelete, &backup.Backup{ID: id}, err, "delete not started")
+		return nil, err
+	}
+	defer copies.Release()
 	b, err := e.Catalog.FindBackupByID(ctx, id)
 	if err != nil {
 		e.audit(ctx, actor, backup.ActionDelete, &backup.Backup{ID: id}, err, "")

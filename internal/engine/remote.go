@@ -70,6 +70,19 @@ func (r Remote) mark(b *backup.Backup, id string, present bool) {
 	}
 }
 
+// uploadsNotStarted records that a completed backup's uploads could not
+// even start (interrupted while waiting for another upload): like a failed
+// upload, a warning on the record, an audit entry and a notification.
+func (e *Engine) uploadsNotStarted(ctx context.Context, b *backup.Backup, actor Actor, err error) {
+	err = fmt.Errorf("the uploads did not start, the backup is kept on local disk only (hmsbackup sync makes them): %w", err)
+	e.audit(ctx, actor, "upload", b, err, "upload "+b.Filename)
+	b.Warning = err.Error()
+	if uerr := e.Catalog.UpdateBackup(context.WithoutCancel(ctx), b); uerr != nil {
+		e.logger().Error("cannot record a backup's warning", "backup", b.Filename, "err", uerr)
+	}
+	e.notify(ctx, backup.Notification{Kind: backup.NotifyUploadFailed, Backup: b, Message: err.Error()})
+}
+
 // uploadAll copies a completed backup to every remote that lacks it and
 // records where it is. A failed upload leaves the backup completed and
 // local (6.3): the failure becomes the record's warning, an audit entry and
@@ -173,6 +186,9 @@ func (e *Engine) deleteRemotes(ctx context.Context, b *backup.Backup) error {
 	var errs []error
 	for _, r := range e.Remotes {
 		rs, err := r.storage()
+		if err != nil && !r.has(b) {
+			continue // no copy recorded there: nothing to orphan
+		}
 		if err == nil {
 			err = rs.Delete(ctx, b.Filename)
 		}
@@ -203,6 +219,11 @@ type SyncResult struct {
 // remote (e.g. after Drive was down), as `hmsbackup sync` does.
 func (e *Engine) Sync(ctx context.Context, actor Actor) (SyncResult, error) {
 	var res SyncResult
+	copies, err := e.lockCopies(ctx, "sync of off-site copies")
+	if err != nil {
+		return res, err
+	}
+	defer copies.Release()
 	completed := backup.StatusCompleted
 	backups, _, err := e.Catalog.FindBackups(ctx, backup.BackupFilter{Status: &completed})
 	if err != nil {
