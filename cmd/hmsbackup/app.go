@@ -58,6 +58,9 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	// The CLI prints each command's outcome itself; the engine's log lines
 	// would only repeat it.
 	logger := slog.New(slog.DiscardHandler)
+	if c.logger != nil {
+		logger = c.logger
+	}
 
 	var dumper backup.Dumper
 	switch cfg.Driver {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ type cli struct {
 	isTerminal func(any) bool
 	// stderrIsTerminal is decided before stderr is wrapped for progress bars.
 	stderrIsTerminal bool
+	// logger, if set (serve), gets the engine's log lines; commands print
+	// their own outcome instead.
+	logger *slog.Logger
 }
 
 func isTerminal(f any) bool {

@@ -259,14 +259,3 @@ func (c *cli) protectCommand(protect bool) *cobra.Command {
 		},
 	}
 }
-
-func (c *cli) serveCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "serve",
-		Short: "Run the web UI, API and scheduler (not in this version yet)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return backup.Errorf(backup.ENOTIMPLEMENTED, "serve is not available in this version yet: use the CLI commands (hmsbackup --help)")
-		},
-	}
-}

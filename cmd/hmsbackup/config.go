@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +28,12 @@ type config struct {
 	// mariadb-dump/mariadb if installed, else mysqldump/mysql).
 	DumpCommand   string
 	ClientCommand string
+	// The server (serve): where it listens, how a queued backup is retried,
+	// how long a shutdown waits for a running backup.
+	Listen          string        // HMSBACKUP_LISTEN, default 127.0.0.1:8080
+	JobAttempts     int           // HMSBACKUP_JOB_ATTEMPTS, default 3
+	JobRetryDelay   time.Duration // HMSBACKUP_JOB_RETRY_DELAY, default 60s
+	ShutdownTimeout time.Duration // HMSBACKUP_SHUTDOWN_TIMEOUT, default 60s
 	// Off-site copies; each is off unless its required settings are set.
 	GDrive gdriveConfig
 	S3     s3Config
@@ -119,5 +127,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.DumpCommand = getenv("HMSBACKUP_MYSQLDUMP")
 	c.ClientCommand = getenv("HMSBACKUP_MYSQL")
+	c.Listen = cmp.Or(getenv("HMSBACKUP_LISTEN"), "127.0.0.1:8080")
+	c.JobAttempts = 3
+	if s := getenv("HMSBACKUP_JOB_ATTEMPTS"); s != "" {
+		if c.JobAttempts, err = strconv.Atoi(s); err != nil || c.JobAttempts < 1 || c.JobAttempts > 100 {
+			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_JOB_ATTEMPTS=%q is not a number of tries from 1 to 100", s)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		def  time.Duration
+	}{
+		{"HMSBACKUP_JOB_RETRY_DELAY", &c.JobRetryDelay, 60 * time.Second},
+		{"HMSBACKUP_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 60 * time.Second},
+	} {
+		*d.dst = d.def
+		if s := getenv(d.name); s != "" {
+			if *d.dst, err = time.ParseDuration(s); err != nil || *d.dst <= 0 {
+				return c, backup.Errorf(backup.EINVALID, "%s=%q is not a positive duration such as 30s or 5m", d.name, s)
+			}
+		}
+	}
 	return c, nil
 }

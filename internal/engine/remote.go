@@ -259,6 +259,11 @@ func (e *Engine) Sync(ctx context.Context, actor Actor) (SyncResult, error) {
 	return res, errors.Join(errs...)
 }
 
+// Notify tells people about a failure the engine's caller found (a queued
+// backup that failed its last attempt); like the engine's own, a
+// notification that cannot be sent is logged, never returned.
+func (e *Engine) Notify(ctx context.Context, n backup.Notification) { e.notify(ctx, n) }
+
 func (e *Engine) notify(ctx context.Context, n backup.Notification) {
 	if e.Notifier == nil {
 		return

@@ -217,6 +217,17 @@ type JobState struct {
 	Errors      []string // one per failed attempt, oldest first
 	Args        BackupArgs
 	FinalizedAt *time.Time
+	BackupID    int64 // the backup a completed job made (RecordBackup), else 0
+}
+
+// RecordBackup, called by a Handler, keeps the ID of the backup its job
+// made with the job, for whoever waits for it.
+func RecordBackup(ctx context.Context, backupID int64) error {
+	return river.RecordOutput(ctx, jobOutput{BackupID: backupID})
+}
+
+type jobOutput struct {
+	BackupID int64 `json:"backup_id"`
 }
 
 // Finished reports whether the job will not run again.
@@ -245,6 +256,12 @@ func stateOf(row *rivertype.JobRow) (JobState, error) {
 	if err := unmarshalArgs(row.EncodedArgs, &s.Args); err != nil {
 		return s, fmt.Errorf("job %d: %w", row.ID, err)
 	}
+	if out := row.Output(); len(out) > 0 {
+		var o jobOutput
+		if err := json.Unmarshal(out, &o); err == nil {
+			s.BackupID = o.BackupID
+		}
+	}
 	return s, nil
 }
 
@@ -257,6 +274,26 @@ func (q *Queue) Depth(ctx context.Context) (int, error) {
 		return 0, backup.Wrap(err, backup.EUNAVAILABLE, "count queued jobs")
 	}
 	return n, nil
+}
+
+// LastScheduledRun returns the newest scheduled run a backup job was ever
+// queued for (zero if none), so a scheduler starting up knows what it
+// missed.
+func (q *Queue) LastScheduledRun(ctx context.Context) (time.Time, error) {
+	var last sql.NullString
+	err := q.db.QueryRowContext(ctx, `SELECT MAX(json_extract(args, '$.scheduled_for')) FROM river_job
+		WHERE kind = ? AND json_extract(args, '$.scheduled_for') IS NOT NULL`, BackupArgs{}.Kind()).Scan(&last)
+	if err != nil {
+		return time.Time{}, backup.Wrap(err, backup.EUNAVAILABLE, "read the last scheduled run")
+	}
+	if !last.Valid {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, last.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the last scheduled run %q: %w", last.String, err)
+	}
+	return t, nil
 }
 
 // WaitFor polls a job until it is finished or ctx ends.

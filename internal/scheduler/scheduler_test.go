@@ -157,7 +157,9 @@ func TestMissedRunsGiveOneCatchUp(t *testing.T) {
 	clock := newFakeClock(start)
 	sched := &everyMinute{enabled: true}
 	rec := &recorder{}
-	lastRun := func(context.Context) (time.Time, error) { return start.Add(-10 * time.Minute).Truncate(time.Minute), nil }
+	lastRun := func(context.Context) (time.Time, error) {
+		return start.Add(-10 * time.Minute).Truncate(time.Minute), nil
+	}
 	run(t, &scheduler.Scheduler{Next: sched.next, Enqueue: rec.enqueue, LastRun: lastRun, Clock: clock}, clock)
 	got := rec.get()
 	if len(got) != 1 || got[0] != (queued{start.Truncate(time.Minute), true}) {

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/engine"
+	"github.com/hmsbackup/hmsbackup/internal/queue"
+	"github.com/hmsbackup/hmsbackup/internal/scheduler"
+)
+
+func (c *cli) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the scheduler and the backup workers in the foreground (HTTP /healthz on HMSBACKUP_LISTEN)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			return c.withApp(cmd.Context(), func(a *app) error { return c.serve(cmd.Context(), a) })
+		},
+	}
+}
+
+// serve runs until ctx ends (SIGTERM, SIGINT): then it stops taking jobs,
+// lets a running backup finish (HMSBACKUP_SHUTDOWN_TIMEOUT, then cancels
+// it, and the engine records it failed) and returns.
+func (c *cli) serve(ctx context.Context, a *app) error {
+	log := c.logger
+	q, err := queue.Open(ctx, queue.Config{
+		CatalogPath: filepath.Join(a.cfg.DataDir, "catalog.db"),
+		Attempts:    a.cfg.JobAttempts,
+		RetryDelay:  a.cfg.JobRetryDelay,
+		Logger:      log.With("component", "queue"),
+		Handler:     a.runBackupJob,
+	})
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot listen on %s (HMSBACKUP_LISTEN): is another server running there?", a.cfg.Listen)
+	}
+	srv := &http.Server{Handler: healthHandler(q), ReadHeaderTimeout: 10 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+
+	if err := q.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
+	sched := &scheduler.Scheduler{
+		Next: a.nextScheduledRun,
+		Enqueue: func(ctx context.Context, at time.Time, catchUp bool) error {
+			return a.enqueueScheduled(ctx, q, at, catchUp)
+		},
+		LastRun: q.LastScheduledRun,
+		Logger:  log.With("component", "scheduler"),
+	}
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan struct{})
+	go func() { sched.Run(schedCtx); close(schedDone) }()
+	log.Info("hmsbackup serve started", "listen", ln.Addr().String(), "data_dir", a.cfg.DataDir, "database", a.engine.Dumper.Info().Database)
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: a running backup may finish", "timeout", a.cfg.ShutdownTimeout)
+	case err := <-httpDone:
+		log.Error("the HTTP server stopped", "err", err)
+	}
+	stopSched()
+	<-schedDone
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	qerr := q.Stop(sctx)
+	_ = srv.Shutdown(sctx)
+	if qerr != nil {
+		log.Error("the queue did not stop cleanly", "err", qerr)
+		return qerr
+	}
+	log.Info("hmsbackup serve stopped")
+	return nil
+}
+
+// healthHandler answers /healthz: 200 when the catalog and queue answer.
+func healthHandler(q *queue.Queue) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		depth, err := q.Depth(r.Context())
+		if err != nil {
+			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "ok\nqueued jobs: %d\n", depth)
+	})
+	return mux
+}
+
+// runBackupJob runs one attempt of a queued backup. Failures are notified
+// once, after the last attempt (a scheduled backup's retries are not news
+// until they are used up).
+func (a *app) runBackupJob(ctx context.Context, job queue.Job) error {
+	actor := engine.Actor{Name: job.Args.Actor}
+	if actor.Name == "" {
+		actor.Name = string(job.Args.Source)
+	}
+	b, err := a.engine.CreateBackup(ctx, engine.CreateRequest{Source: job.Args.Source, Actor: actor, QuietFailure: true})
+	if err == nil {
+		if err := queue.RecordBackup(ctx, b.ID); err != nil {
+			a.engine.Logger.Warn("cannot record the job's backup", "job", job.ID, "err", err)
+		}
+		return nil
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The server is stopping: the record is failed, the job runs again
+		// at the next start.
+		return err
+	}
+	if job.LastAttempt() {
+		a.engine.Notify(context.WithoutCancel(ctx), backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b,
+			Message: fmt.Sprintf("%s backup failed after %d attempts; the last error: %v", job.Args.Source, job.Attempt, err)})
+	}
+	return err
+}
+
+// enqueueScheduled queues the backup of one scheduled run.
+func (a *app) enqueueScheduled(ctx context.Context, q *queue.Queue, at time.Time, catchUp bool) error {
+	id, dup, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceScheduled, Actor: "scheduler", ScheduledFor: at})
+	if err == nil && !dup {
+		a.engine.Logger.Info("scheduled backup queued", "job", id, "run", at, "catch_up", catchUp)
+	}
+	return err
+}

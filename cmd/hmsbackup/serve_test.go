@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
+	"github.com/hmsbackup/hmsbackup/internal/queue"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs `hmsbackup serve` on a free port and waits for /healthz.
+func startServe(t *testing.T, bin string, env map[string]string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(envList(env), "HMSBACKUP_LISTEN="+addr)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
+	waitFor(t, "serve to answer /healthz", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return cmd, logs
+}
+
+// enqueue queues a manual backup job in the data dir's catalog, as the
+// CLI-to-server path does.
+func enqueue(t *testing.T, dataDir string) int64 {
+	t.Helper()
+	q, err := queue.Open(context.Background(), queue.Config{CatalogPath: filepath.Join(dataDir, "catalog.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	id, _, err := q.EnqueueBackup(context.Background(), queue.BackupArgs{Source: backup.SourceManualCLI, Actor: "cli:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func listBackups(t *testing.T, env map[string]string) []map[string]any {
+	t.Helper()
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(mustOK(t, cliRun(t, env, "list", "--json")).stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// Issue 8: a `* * * * *` schedule makes a completed scheduled backup, with
+// serve running in the foreground; SIGTERM then stops it cleanly.
+func TestServeRunsTheSchedule(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir}
+	mustOK(t, cliRun(t, env, "list")) // creates the sample database and the catalog
+	cat, err := catalogsqlite.Open(context.Background(), filepath.Join(dataDir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := backup.DefaultSettings()
+	s.ScheduleEnabled, s.ScheduleFrequency, s.CronExpression = true, "custom", "* * * * *"
+	if err := cat.SaveSettings(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	cat.Close()
+	cmd, logs := startServe(t, bin, env)
+	waitForBackups(t, env, 90*time.Second, func(list []map[string]any) bool {
+		return len(list) == 1 && list[0]["source"] == "scheduled" && list[0]["status"] == "completed"
+	})
+	if !strings.Contains(logs.String(), "scheduled backup queued") {
+		t.Errorf("serve logged no scheduled run:\n%s", logs.String())
+	}
+	syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), "hmsbackup serve stopped") {
+		t.Errorf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+// waitForBackups polls the catalog until cond holds or the time is up.
+func waitForBackups(t *testing.T, env map[string]string, limit time.Duration, cond func([]map[string]any) bool) []map[string]any {
+	t.Helper()
+	var list []map[string]any
+	for deadline := time.Now().Add(limit); ; time.Sleep(100 * time.Millisecond) {
+		list = listBackups(t, env)
+		if cond(list) {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backups never reached the wanted state: %v", list)
+		}
+	}
+}
+
+// Issue 8: SIGTERM during a queued backup leaves no pending record (the
+// backup is cancelled after HMSBACKUP_SHUTDOWN_TIMEOUT and recorded
+// failed); kill -9 during a job, then a restart: the job runs again and
+// completes, and the killed run's record is failed.
+func TestServeStopsAndRecoversJobs(t *testing.T) {
+	bin := buildBinary(t)
+	ctx := context.Background()
+	dsn, err := server.NewDatabase(ctx, "serve_hms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Exec(ctx, "CREATE TABLE serve_hms.patients (id INT PRIMARY KEY)", "INSERT INTO serve_hms.patients VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []string{"SIGTERM", "kill -9"} {
+		t.Run(how, func(t *testing.T) {
+			dataDir := t.TempDir()
+			started := filepath.Join(t.TempDir(), "dump-started")
+			env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn,
+				"HMSBACKUP_SHUTDOWN_TIMEOUT": "1s", "HMSBACKUP_MYSQLDUMP": holdingTool(t, "mariadb-dump", started)}
+			mustOK(t, cliRun(t, env, "list"))
+			cmd, logs := startServe(t, bin, env)
+			job := enqueue(t, dataDir)
+			waitFor(t, "the backup to start", fileExists(started))
+			if how == "SIGTERM" {
+				syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+				if err := cmd.Wait(); err != nil {
+					t.Errorf("serve after SIGTERM: %v\n%s", err, logs.String())
+				}
+				list := listBackups(t, env)
+				if len(list) != 1 || list[0]["status"] != "failed" {
+					t.Errorf("after SIGTERM mid-backup: %v, want one failed record\n%s", list, logs.String())
+				}
+			} else {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				cmd.Wait()
+			}
+			// Restart: the job runs again (the holding tool now lets the
+			// dump through) and completes.
+			startServe(t, bin, env)
+			list := waitForBackups(t, env, 60*time.Second, func(list []map[string]any) bool {
+				for _, b := range list {
+					if b["status"] == "completed" {
+						return true
+					}
+				}
+				return false
+			})
+			if len(list) != 2 || list[1]["status"] != "failed" || list[1]["source"] != "manual_cli" {
+				t.Errorf("after %s and a restart: %v, want the old record failed and a completed one", how, list)
+			}
+			q, err := queue.Open(ctx, queue.Config{CatalogPath: filepath.Join(dataDir, "catalog.db")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			st, err := q.Job(ctx, job)
+			if err != nil || st.State != "completed" || st.BackupID != int64(list[0]["id"].(float64)) {
+				t.Errorf("job %d: %+v %v", job, st, err)
+			}
+		})
+	}
+}
