@@ -76,6 +76,7 @@ Environment:
 		c.syncCommand(),
 		c.gdriveCommand(),
 		c.serveCommand(),
+		c.statusCommand(),
 	)
 	return root.ExecuteContext(ctx)
 }
@@ -103,6 +104,10 @@ func exitCode(err error) int {
 	var broken *brokenReferencesError
 	if errors.As(err, &broken) {
 		return 7
+	}
+	var stale *staleBackupsError
+	if errors.As(err, &stale) {
+		return 1
 	}
 	switch backup.ErrorCode(err) {
 	case backup.EINVALID:
