@@ -116,6 +116,11 @@ func TestServeRunsTheSchedule(t *testing.T) {
 	if !strings.Contains(logs.String(), "scheduled backup queued") {
 		t.Errorf("serve logged no scheduled run:\n%s", logs.String())
 	}
+	// The CLI-to-server path: create --queue waits for the server's backup.
+	r := mustOK(t, cliRun(t, env, "create", "--queue", "--json"))
+	if b := decodeBackup(t, r.stdout); b["status"] != "completed" || b["source"] != "manual_cli" || !strings.Contains(r.stderr, "Queued backup job") {
+		t.Errorf("create --queue: %s\n%s", r.stdout, r.stderr)
+	}
 	syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("serve after SIGTERM: %v\n%s", err, logs.String())
