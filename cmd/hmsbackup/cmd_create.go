@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -60,6 +61,20 @@ func (c *cli) printCreated(b *backup.Backup, asJSON bool) error {
 	return nil
 }
 
+// wakeServer asks a serve listening on listen to start the queued job now;
+// without an answer, the server's poll finds it within a second.
+func wakeServer(ctx context.Context, listen string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+listen+"/wake", nil)
+	if err != nil {
+		return
+	}
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
 // createQueued asks the server for a backup through the job queue and,
 // if wait, follows the job until it is done.
 func (c *cli) createQueued(ctx context.Context, a *app, src backup.Source, asJSON, wait bool) error {
@@ -72,6 +87,7 @@ func (c *cli) createQueued(ctx context.Context, a *app, src backup.Source, asJSO
 	if err != nil {
 		return err
 	}
+	wakeServer(ctx, a.cfg.Listen)
 	if !wait {
 		if asJSON {
 			return writeJSON(c.stdout, map[string]any{"job_id": id})

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -95,6 +96,15 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 // healthHandler answers /healthz: 200 when the catalog and queue answer.
 func healthHandler(q *queue.Queue) http.Handler {
 	mux := http.NewServeMux()
+	// POST /wake: `create --queue` has queued a job; start it now rather
+	// than at the next poll. It only makes the workers look.
+	mux.HandleFunc("POST /wake", func(w http.ResponseWriter, r *http.Request) {
+		if err := q.Wake(r.Context()); err != nil {
+			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		depth, err := q.Depth(r.Context())
 		if err != nil {
@@ -115,6 +125,9 @@ func (a *app) runBackupJob(ctx context.Context, job queue.Job) error {
 		actor.Name = string(job.Args.Source)
 	}
 	b, err := a.engine.CreateBackup(ctx, engine.CreateRequest{Source: job.Args.Source, Actor: actor, QuietFailure: true})
+	// A backup's buffers are garbage now; give the memory back, so an idle
+	// server stays small.
+	defer debug.FreeOSMemory()
 	if err == nil {
 		if err := queue.RecordBackup(ctx, b.ID); err != nil {
 			a.engine.Logger.Warn("cannot record the job's backup", "job", job.ID, "err", err)

@@ -68,8 +68,9 @@ type Config struct {
 	CatalogPath string        // the catalog's SQLite file (already migrated)
 	Attempts    int           // tries per backup job; default 3
 	RetryDelay  time.Duration // between tries; default 60 s
-	// PollInterval is how often idle workers look for new jobs (SQLite
-	// cannot tell them); default 200 ms.
+	// PollInterval is how often idle workers look for jobs other
+	// processes queued (SQLite cannot tell them; Wake can); default 1 s.
+	// Jobs this process queues start at once.
 	PollInterval time.Duration
 	Logger       *slog.Logger
 	// Handler runs backup jobs. Without one the Queue only inserts and
@@ -100,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		cfg.RetryDelay = 60 * time.Second
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 200 * time.Millisecond
+		cfg.PollInterval = time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -130,13 +131,14 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	if cfg.Handler != nil {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &backupWorker{handle: cfg.Handler})
+		river.AddWorker(workers, &wakeWorker{})
 		rc.Workers = workers
 		// One backup at a time per node: the engine's lock would refuse a
 		// second one anyway.
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}}
 		q.working = true
 	}
-	client, err := river.NewClient(riversqlite.New(db), rc)
+	client, err := river.NewClient(pollDriver{riversqlite.New(db)}, rc)
 	if err != nil {
 		db.Close()
 		return nil, backup.Wrap(err, backup.EINTERNAL, "set up the job queue")
@@ -148,6 +150,15 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	return q, nil
 }
+
+// pollDriver is River's SQLite driver declared without a listener. The
+// queue polls (PollOnly: cheaper when idle than the driver's 50 ms outbox
+// listener), and River starts a fetch at once for a job inserted by its
+// own client only when the driver has no listener: so jobs the scheduler
+// or Wake insert start without waiting for the next poll.
+type pollDriver struct{ *riversqlite.Driver }
+
+func (pollDriver) SupportsListener() bool { return false }
 
 // dsn gives the queue's connection the catalog's settings (WAL, a busy
 // timeout, write transactions that lock when they begin).
@@ -269,7 +280,7 @@ func stateOf(row *rivertype.JobRow) (JobState, error) {
 func (q *Queue) Depth(ctx context.Context) (int, error) {
 	var n int
 	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job
-		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`).Scan(&n)
+		WHERE kind = ? AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending')`, BackupArgs{}.Kind()).Scan(&n)
 	if err != nil {
 		return 0, backup.Wrap(err, backup.EUNAVAILABLE, "count queued jobs")
 	}
@@ -322,6 +333,27 @@ type backupWorker struct {
 func (w *backupWorker) Work(ctx context.Context, job *river.Job[BackupArgs]) error {
 	return w.handle(ctx, Job{ID: job.ID, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts, Args: job.Args})
 }
+
+// Wake makes the workers look for new jobs now: another process (the CLI)
+// queued one. It queues a job that does nothing, because a job queued in
+// this process starts a fetch at once.
+func (q *Queue) Wake(ctx context.Context) error {
+	if _, err := q.client.Insert(ctx, wakeArgs{}, &river.InsertOpts{MaxAttempts: 1}); err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "wake the job queue")
+	}
+	return nil
+}
+
+// wakeArgs is the do-nothing job of Wake.
+type wakeArgs struct{}
+
+func (wakeArgs) Kind() string { return "wake" }
+
+type wakeWorker struct {
+	river.WorkerDefaults[wakeArgs]
+}
+
+func (*wakeWorker) Work(context.Context, *river.Job[wakeArgs]) error { return nil }
 
 // fixedDelay retries a failed job after the same delay every time.
 type fixedDelay time.Duration

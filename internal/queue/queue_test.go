@@ -246,3 +246,52 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// Jobs this process queues start at once, and Wake starts one another
+// process queued, with no poll in sight (an hour apart here).
+func TestJobsStartWithoutWaitingForAPoll(t *testing.T) {
+	ctx := context.Background()
+	path := newCatalog(t, t.TempDir())
+	rec := &recorder{}
+	cfg := fast(path, rec.handle)
+	cfg.PollInterval = time.Hour
+	q, err := queue.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	wait := func(id int64) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if st, err := q.WaitFor(wctx, id, 5*time.Millisecond); err != nil || st.State != "completed" {
+			t.Fatalf("job %d: %+v %v", id, st, err)
+		}
+	}
+	own, _, err := q.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceScheduled, ScheduledFor: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(own)
+
+	other, err := queue.Open(ctx, queue.Config{CatalogPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	theirs, _, err := other.EnqueueBackup(ctx, queue.BackupArgs{Source: backup.SourceManualCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Wake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wait(theirs)
+	if n, err := q.Depth(ctx); err != nil || n != 0 {
+		t.Errorf("depth %d (%v) after both ran, want 0 (wake jobs are not backups)", n, err)
+	}
+}
