@@ -27,7 +27,7 @@ func (c *Catalog) AddAuditEntry(ctx context.Context, e *backup.AuditEntry) error
 		formatTime(now), formatTime(now),
 	).Scan(&id)
 	if err != nil {
-		return wrap(err, "add audit entry %s by %q", e.Action, e.Actor)
+		return c.wrap(err, "add audit entry %s by %q", e.Action, e.Actor)
 	}
 	e.ID, e.CreatedAt = id, now
 	return nil
@@ -62,7 +62,7 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 		ORDER BY created_at DESC, id DESC LIMIT ?`,
 		append(args, limit)...)
 	if err != nil {
-		return nil, wrap(err, "find audit entries")
+		return nil, c.wrap(err, "find audit entries")
 	}
 	defer rows.Close()
 	es := []*backup.AuditEntry{}
@@ -73,7 +73,7 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 			action, createdAt string
 		)
 		if err := rows.Scan(&e.ID, &backupID, &userID, &e.Actor, &action, &e.Outcome, &e.Details, &createdAt); err != nil {
-			return nil, wrap(err, "find audit entries")
+			return nil, c.wrap(err, "find audit entries")
 		}
 		e.Action = backup.Action(action)
 		if backupID.Valid {
@@ -83,12 +83,12 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 			e.UserID = &userID.Int64
 		}
 		if e.CreatedAt, err = parseTime(createdAt); err != nil {
-			return nil, wrap(err, "find audit entries")
+			return nil, c.wrap(err, "find audit entries")
 		}
 		es = append(es, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "find audit entries")
+		return nil, c.wrap(err, "find audit entries")
 	}
 	return es, nil
 }

@@ -45,7 +45,7 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 			return backup.Wrap(err, backup.ECONFLICT, "backup file name %q is already recorded", b.Filename)
 		}
-		return wrap(err, "create backup record %q", b.Filename)
+		return c.wrap(err, "create backup record %q", b.Filename)
 	}
 	b.ID, b.CreatedAt, b.UpdatedAt = id, now, now
 	return nil
@@ -62,7 +62,7 @@ func (c *Catalog) SetProtected(ctx context.Context, id int64, protected bool) er
 	}
 	res, err := c.db.ExecContext(ctx, "UPDATE backups SET is_protected = ?, updated_at = ? WHERE id = ?", protected, formatTime(now), id)
 	if err != nil {
-		return wrap(err, "update backup %d", id)
+		return c.wrap(err, "update backup %d", id)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)
@@ -101,11 +101,11 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 		return backup.Wrap(err, backup.ECONFLICT, "backup file name %q is already recorded by another backup", b.Filename)
 	}
 	if err != nil {
-		return wrap(err, "update backup %d", b.ID)
+		return c.wrap(err, "update backup %d", b.ID)
 	}
 	t, err := parseTime(createdAt)
 	if err != nil {
-		return wrap(err, "update backup %d", b.ID)
+		return c.wrap(err, "update backup %d", b.ID)
 	}
 	b.CreatedAt, b.UpdatedAt = t, now
 	return nil
@@ -119,7 +119,7 @@ func (c *Catalog) FindBackupByID(ctx context.Context, id int64) (*backup.Backup,
 		return nil, backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)
 	}
 	if err != nil {
-		return nil, wrap(err, "find backup %d", id)
+		return nil, c.wrap(err, "find backup %d", id)
 	}
 	return b, nil
 }
@@ -150,31 +150,31 @@ func (c *Catalog) FindBackups(ctx context.Context, f backup.BackupFilter) ([]*ba
 
 	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, 0, wrap(err, "find backups")
+		return nil, 0, c.wrap(err, "find backups")
 	}
 	defer tx.Rollback()
 
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM backups`+cond, args...).Scan(&total); err != nil {
-		return nil, 0, wrap(err, "count backups")
+		return nil, 0, c.wrap(err, "count backups")
 	}
 	rows, err := tx.QueryContext(ctx,
 		`SELECT `+backupColumns+` FROM backups`+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 		append(args, limit, f.Offset)...)
 	if err != nil {
-		return nil, 0, wrap(err, "find backups")
+		return nil, 0, c.wrap(err, "find backups")
 	}
 	defer rows.Close()
 	bs := []*backup.Backup{}
 	for rows.Next() {
 		b, err := scanBackup(rows)
 		if err != nil {
-			return nil, 0, wrap(err, "find backups")
+			return nil, 0, c.wrap(err, "find backups")
 		}
 		bs = append(bs, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, wrap(err, "find backups")
+		return nil, 0, c.wrap(err, "find backups")
 	}
 	return bs, total, nil
 }
@@ -184,11 +184,11 @@ func (c *Catalog) FindBackups(ctx context.Context, f backup.BackupFilter) ([]*ba
 func (c *Catalog) DeleteBackup(ctx context.Context, id int64) error {
 	res, err := c.db.ExecContext(ctx, `DELETE FROM backups WHERE id = ?`, id)
 	if err != nil {
-		return wrap(err, "delete backup %d", id)
+		return c.wrap(err, "delete backup %d", id)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wrap(err, "delete backup %d", id)
+		return c.wrap(err, "delete backup %d", id)
 	}
 	if n == 0 {
 		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)

@@ -74,7 +74,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 	c := &Catalog{db: db, path: abs}
 	if err := c.connect(ctx); err != nil {
 		db.Close()
-		return nil, wrap(err, "open catalog %s", abs)
+		return nil, c.wrap(err, "open catalog %s", abs)
 	}
 	if err := c.migrate(ctx); err != nil {
 		db.Close()
@@ -187,7 +187,7 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(err, "migrate catalog %s", c.path)
+		return c.wrap(err, "migrate catalog %s", c.path)
 	}
 	defer tx.Rollback()
 
@@ -196,11 +196,11 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL
 	) STRICT`); err != nil {
-		return wrap(err, "migrate catalog %s: create schema_migrations", c.path)
+		return c.wrap(err, "migrate catalog %s: create schema_migrations", c.path)
 	}
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return wrap(err, "migrate catalog %s: read schema version", c.path)
+		return c.wrap(err, "migrate catalog %s: read schema version", c.path)
 	}
 	if current > len(ms) {
 		return backup.Errorf(backup.EINVALID,
@@ -210,16 +210,16 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	now := formatTime(c.now())
 	for _, m := range ms[current:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return wrap(err, "migrate catalog %s: apply %s", c.path, m.name)
+			return c.wrap(err, "migrate catalog %s: apply %s", c.path, m.name)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, now); err != nil {
-			return wrap(err, "migrate catalog %s: record %s", c.path, m.name)
+			return c.wrap(err, "migrate catalog %s: record %s", c.path, m.name)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return wrap(err, "migrate catalog %s: commit", c.path)
+		return c.wrap(err, "migrate catalog %s: commit", c.path)
 	}
 	return nil
 }
@@ -251,13 +251,17 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // wrap returns err as a *backup.Error whose code says what went wrong:
-// ECONFLICT for a unique constraint, EINVALID for other constraints,
-// EUNAVAILABLE when the database stayed locked, EINTERNAL otherwise. An
-// err that already is a *backup.Error keeps its code.
-func wrap(err error, format string, args ...any) error {
+// EUNAVAILABLE when the catalog's disk is full or failing (see diskError)
+// or the database stayed locked, ECONFLICT for a unique constraint,
+// EINVALID for other constraints, EINTERNAL otherwise. An err that already
+// is a *backup.Error keeps its code.
+func (c *Catalog) wrap(err error, format string, args ...any) error {
 	var be *backup.Error
 	if errors.As(err, &be) {
 		return backup.Wrap(err, be.Code, format, args...)
+	}
+	if derr := c.diskError(err, fmt.Sprintf(format, args...)); derr != nil {
+		return derr
 	}
 	code := backup.EINTERNAL
 	switch rc := sqliteCode(err); {

@@ -30,7 +30,7 @@ func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
 		return backup.DefaultSettings(), nil
 	}
 	if err != nil {
-		return backup.Settings{}, wrap(err, "read backup settings")
+		return backup.Settings{}, c.wrap(err, "read backup settings")
 	}
 	if err := json.Unmarshal([]byte(emails), &s.NotificationEmails); err != nil {
 		return backup.Settings{}, backup.Wrap(err, backup.EINTERNAL, "read backup settings: notification_emails")
@@ -42,7 +42,7 @@ func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
 		s.GoogleCredentialsEnc = nil
 	}
 	if s.UpdatedAt, err = parseTime(updatedAt); err != nil {
-		return backup.Settings{}, wrap(err, "read backup settings")
+		return backup.Settings{}, c.wrap(err, "read backup settings")
 	}
 	return s, nil
 }
@@ -91,7 +91,7 @@ func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
 		s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
 		s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now))
 	if err != nil {
-		return wrap(err, "save backup settings")
+		return c.wrap(err, "save backup settings")
 	}
 	return nil
 }
