@@ -19,13 +19,15 @@ func (c *Catalog) AddAuditEntry(ctx context.Context, e *backup.AuditEntry) error
 		return err
 	}
 	var id int64
-	err := c.db.QueryRowContext(ctx, `
-		INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
-		nullInt64(e.BackupID), nullInt64(e.UserID), e.Actor, string(e.Action), e.Outcome, e.Details,
-		formatTime(now), formatTime(now),
-	).Scan(&id)
+	err := c.write(func() error {
+		return c.db.QueryRowContext(ctx, `
+			INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING id`,
+			nullInt64(e.BackupID), nullInt64(e.UserID), e.Actor, string(e.Action), e.Outcome, e.Details,
+			formatTime(now), formatTime(now),
+		).Scan(&id)
+	})
 	if err != nil {
 		return c.wrap(err, "add audit entry %s by %q", e.Action, e.Actor)
 	}

@@ -35,6 +35,12 @@ const busyTimeout = 10 * time.Second
 // Catalog is a backup.Catalog on one SQLite file. It is safe for concurrent
 // use by several goroutines, and by several processes that open the same
 // file.
+//
+// A full disk does not leave a backup pending: the catalog keeps a reserve
+// of room on its disk (the file PATH.reserve next to the catalog at PATH),
+// which a write that fails for want of space gives up to be made after
+// all, and it records a pending backup only while it has that reserve. A
+// full or failing disk is EUNAVAILABLE, with a message saying so.
 type Catalog struct {
 	db   *sql.DB
 	path string
@@ -72,7 +78,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, backup.Wrap(err, backup.EINTERNAL, "open catalog %s", abs)
 	}
 	c := &Catalog{db: db, path: abs}
-	if err := c.connect(ctx); err != nil {
+	if err := c.write(func() error { return c.connect(ctx) }); err != nil {
 		db.Close()
 		return nil, c.wrap(err, "open catalog %s", abs)
 	}
@@ -80,6 +86,9 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		db.Close()
 		return nil, err
 	}
+	// Without room for it, the catalog still reads and writes; only
+	// CreateBackup of a pending backup needs it (and says so).
+	_ = c.keepReserve("open catalog " + abs)
 	return c, nil
 }
 
@@ -185,6 +194,12 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	if err != nil {
 		return backup.Wrap(err, backup.EINTERNAL, "read embedded catalog migrations")
 	}
+	return c.write(func() error { return c.applyMigrations(ctx, ms) })
+}
+
+// applyMigrations applies, in one write transaction, those of ms the file
+// lacks.
+func (c *Catalog) applyMigrations(ctx context.Context, ms []migration) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return c.wrap(err, "migrate catalog %s", c.path)

@@ -1,13 +1,81 @@
 package sqlite
 
 import (
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// reserveSize is the room the catalog keeps for itself on its disk, in the
+// file at reservePath: a few writes' worth of WAL frames and a new -shm
+// file, so that a backup that filled the disk can still be recorded as
+// failed (or completed) instead of staying pending.
+const reserveSize = 256 << 10
+
+// reservePath is the file holding the catalog's reserve.
+func (c *Catalog) reservePath() string { return c.path + ".reserve" }
+
+// write runs op, one write to the catalog (it must change nothing when it
+// fails), and returns its error. If op fails for want of disk space while
+// the reserve is there, write gives the reserve up, making its room free,
+// and runs op once more.
+func (c *Catalog) write(op func() error) error {
+	err := op()
+	if err != nil && c.outOfRoom(err) && c.releaseReserve() {
+		err = op()
+	}
+	return err
+}
+
+// releaseReserve deletes the reserve and reports whether it was there.
+func (c *Catalog) releaseReserve() bool {
+	return os.Remove(c.reservePath()) == nil
+}
+
+// keepReserve makes sure the reserve is in place, writing it if it is not
+// (keepReserve recreates it once the disk has room again after write gave
+// it up). It returns EUNAVAILABLE, with doing as the message's start, if
+// it cannot: the disk is full or not writable.
+func (c *Catalog) keepReserve(doing string) error {
+	p := c.reservePath()
+	if fi, err := os.Stat(p); err == nil && fi.Size() >= reserveSize {
+		return nil
+	}
+	err := writeReserve(p)
+	if err == nil {
+		return nil
+	}
+	os.Remove(p) // a part of it is no reserve
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return backup.Wrap(err, backup.EUNAVAILABLE,
+			"%s: the disk is full: the catalog %s needs %d KiB free to record how a backup ends; free space on the disk holding %s (delete old backups or other files), then try again",
+			doing, c.path, reserveSize>>10, filepath.Dir(c.path))
+	}
+	return backup.Wrap(err, backup.EUNAVAILABLE, "%s: cannot keep room for the catalog %s in %s; check that its directory is writable", doing, c.path, p)
+}
+
+// writeReserve writes reserveSize bytes to the file at p. The bytes are
+// random: a file system that compresses or deduplicates would keep zeros
+// in no room at all.
+func writeReserve(p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, reserveSize)
+	rand.Read(buf)
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 // nearlyFull is the free space below which an SQLite I/O error is taken
 // for a full disk. SQLite reports some writes that fail with ENOSPC as I/O

@@ -67,29 +67,32 @@ func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
 	if err := checkTime("updated_at", now); err != nil {
 		return err
 	}
-	_, err = c.db.ExecContext(ctx, `
-		INSERT INTO backup_settings (id, schedule_enabled, schedule_frequency, schedule_time,
-			schedule_day, cron_expression, retention_daily, retention_weekly, retention_monthly,
-			google_drive_enabled, google_drive_folder_id, notification_emails, google_credentials,
-			created_at, updated_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			schedule_enabled = excluded.schedule_enabled,
-			schedule_frequency = excluded.schedule_frequency,
-			schedule_time = excluded.schedule_time,
-			schedule_day = excluded.schedule_day,
-			cron_expression = excluded.cron_expression,
-			retention_daily = excluded.retention_daily,
-			retention_weekly = excluded.retention_weekly,
-			retention_monthly = excluded.retention_monthly,
-			google_drive_enabled = excluded.google_drive_enabled,
-			google_drive_folder_id = excluded.google_drive_folder_id,
-			notification_emails = excluded.notification_emails,
-			google_credentials = excluded.google_credentials,
-			updated_at = excluded.updated_at`,
-		s.ScheduleEnabled, s.ScheduleFrequency, s.ScheduleTime, s.ScheduleDay, s.CronExpression,
-		s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
-		s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now))
+	err = c.write(func() error {
+		_, err := c.db.ExecContext(ctx, `
+			INSERT INTO backup_settings (id, schedule_enabled, schedule_frequency, schedule_time,
+				schedule_day, cron_expression, retention_daily, retention_weekly, retention_monthly,
+				google_drive_enabled, google_drive_folder_id, notification_emails, google_credentials,
+				created_at, updated_at)
+			VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				schedule_enabled = excluded.schedule_enabled,
+				schedule_frequency = excluded.schedule_frequency,
+				schedule_time = excluded.schedule_time,
+				schedule_day = excluded.schedule_day,
+				cron_expression = excluded.cron_expression,
+				retention_daily = excluded.retention_daily,
+				retention_weekly = excluded.retention_weekly,
+				retention_monthly = excluded.retention_monthly,
+				google_drive_enabled = excluded.google_drive_enabled,
+				google_drive_folder_id = excluded.google_drive_folder_id,
+				notification_emails = excluded.notification_emails,
+				google_credentials = excluded.google_credentials,
+				updated_at = excluded.updated_at`,
+			s.ScheduleEnabled, s.ScheduleFrequency, s.ScheduleTime, s.ScheduleDay, s.CronExpression,
+			s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
+			s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now))
+		return err
+	})
 	if err != nil {
 		return c.wrap(err, "save backup settings")
 	}
