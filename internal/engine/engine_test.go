@@ -31,6 +31,9 @@ type memDB struct {
 	mu      sync.Mutex
 	content []byte
 	dumpErr error // returned by Dump after writing content
+	// If set, Dump sends on dumping once it has written content (which
+	// the compressor still holds), then waits for hold to close.
+	dumping chan struct{}
 	hold    chan struct{}
 	// If set, Restore sends on restoring once it has read the dump, then
 	// waits for restoreHold to close.
@@ -52,6 +55,9 @@ func (m *memDB) Dump(ctx context.Context, w io.Writer) error {
 	m.mu.Unlock()
 	if _, err := w.Write(content); err != nil {
 		return err
+	}
+	if m.dumping != nil {
+		m.dumping <- struct{}{}
 	}
 	if m.hold != nil {
 		<-m.hold
@@ -97,8 +103,13 @@ type fixture struct {
 
 func newFixture(t fixtureT) *fixture {
 	t.Helper()
+	return newFixtureIn(t, t.TempDir())
+}
+
+// newFixtureIn is newFixture with the catalog, backups and locks in dir.
+func newFixtureIn(t fixtureT, dir string) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	cat, err := catalogsqlite.Open(ctx, filepath.Join(dir, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
