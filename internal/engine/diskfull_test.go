@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
+	"github.com/hmsbackup/hmsbackup/internal/storage/local"
 	"github.com/hmsbackup/hmsbackup/internal/testutil"
 )
 
@@ -109,5 +111,78 @@ func TestPreRestoreBackupOnAFullDiskEndsFailedAndTheRestoreSaysSo(t *testing.T) 
 	f.db.dumping, f.db.hold = nil, nil
 	if _, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: b.ID, Actor: alice}); err != nil {
 		t.Errorf("Restore with room again: %v", err)
+	}
+}
+
+// createWhileFilling runs a backup and fills the disk at fill, first
+// removing the files in spent, once the backup's dump has begun (its
+// record is pending).
+func (f *fixture) createWhileFilling(t *testing.T, fill string, spent ...string) (*backup.Backup, error) {
+	t.Helper()
+	f.db.dumping, f.db.hold = make(chan struct{}), make(chan struct{})
+	defer func() { f.db.dumping, f.db.hold = nil, nil }()
+	type result struct {
+		b   *backup.Backup
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := f.eng.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
+		done <- result{b, err}
+	}()
+	<-f.db.dumping
+	for _, p := range spent {
+		if err := os.Remove(p); err != nil {
+			t.Error(err)
+		}
+	}
+	testutil.FillDisk(t, fill)
+	close(f.db.hold)
+	r := <-done
+	return r.b, r.err
+}
+
+// Issue 7: the catalog's disk (here not the backups') fills up while a
+// backup runs. The backup is still recorded completed: the catalog's
+// reserve makes room for that. The next backup is refused before it
+// starts, saying the disk is full, since nothing could record how it
+// ends. And if the reserve is gone too (another process spent it), the
+// backup's file is deleted (no record says it is complete) and the error
+// says the disk is full and that the backup could not be recorded.
+func TestBackupsWhileTheCatalogsDiskIsFull(t *testing.T) {
+	ctx := context.Background()
+	dir := testutil.SmallTmpfs(t, "1m")
+	f := newFixtureIn(t, dir)
+	store, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.eng.Storage, f.store = store, store
+	filler := filepath.Join(dir, "filler")
+
+	b, err := f.createWhileFilling(t, filler)
+	if err != nil || b.Status != backup.StatusCompleted {
+		t.Fatalf("a backup that ends on the full disk: %v; want it recorded completed", err)
+	}
+	if got, err := f.cat.FindBackupByID(ctx, b.ID); err != nil || got.Status != backup.StatusCompleted || !got.IsLocal {
+		t.Errorf("its record: %+v, %v; want completed", got, err)
+	}
+
+	_, err = f.eng.CreateBackup(ctx, engine.CreateRequest{Source: backup.SourceManualCLI, Actor: alice})
+	wantDiskFullError(t, "a backup started on the full disk", err)
+	if bs := f.records(t); len(bs) != 1 {
+		t.Errorf("%d records after the refused backup, want 1", len(bs))
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	b, err = f.createWhileFilling(t, filler, filepath.Join(dir, "catalog.db.reserve"))
+	wantDiskFullError(t, "a backup whose end cannot be recorded", err)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("backup %d could not be recorded as failed", b.ID)) {
+		t.Errorf("a backup whose end cannot be recorded: %v, want it to say so", err)
+	}
+	if got := f.backupDirFiles(t); !slices.Equal(got, []string{f.records(t)[1].Filename}) {
+		t.Errorf("backup directory holds %v, want only the first backup", got)
 	}
 }
