@@ -107,7 +107,7 @@ func (e *Engine) recordFailed(ctx context.Context, b *backup.Backup, cause error
 	b.IsLocal = false
 	if err := e.Catalog.UpdateBackup(ctx, b); err != nil {
 		e.logger().Error("cannot mark backup failed", "backup", b.Filename, "err", err)
-		return fmt.Errorf("%w; and backup %d could not be recorded as failed: %w", cause, b.ID, err)
+		return fmt.Errorf("%w; backup %d could not even be recorded as failed: %w", cause, b.ID, err)
 	}
 	return cause
 }

@@ -179,7 +179,7 @@ func TestBackupsWhileTheCatalogsDiskIsFull(t *testing.T) {
 	}
 	b, err = f.createWhileFilling(t, filler, filepath.Join(dir, "catalog.db.reserve"))
 	wantDiskFullError(t, "a backup whose end cannot be recorded", err)
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("backup %d could not be recorded as failed", b.ID)) {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("backup %d could not even be recorded as failed", b.ID)) {
 		t.Errorf("a backup whose end cannot be recorded: %v, want it to say so", err)
 	}
 	if got := f.backupDirFiles(t); !slices.Equal(got, []string{f.records(t)[1].Filename}) {

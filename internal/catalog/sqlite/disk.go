@@ -39,9 +39,9 @@ func (c *Catalog) releaseReserve() bool {
 }
 
 // keepReserve makes sure the reserve is in place, writing it if it is not
-// (keepReserve recreates it once the disk has room again after write gave
-// it up). It returns EUNAVAILABLE, with doing as the message's start, if
-// it cannot: the disk is full or not writable.
+// (as after write gave it up, once the disk has room again). It returns
+// EUNAVAILABLE, with doing as the message's start, if it cannot: the disk
+// is full or not writable.
 func (c *Catalog) keepReserve(doing string) error {
 	p := c.reservePath()
 	if fi, err := os.Stat(p); err == nil && fi.Size() >= reserveSize {
