@@ -85,3 +85,18 @@ func TestUntouchedKeepsCodeAndMessage(t *testing.T) {
 		t.Error("an unmarked error matches backup.ErrUntouched")
 	}
 }
+
+func TestRelabelKeepsTheCauseFindable(t *testing.T) {
+	cause := backup.Errorf(backup.EUNAVAILABLE, "database or disk is full (13)")
+	err := backup.Wrap(backup.Relabel(cause, "SQLITE_FULL"), backup.EINTERNAL, "the disk is full")
+	if err.Error() != "the disk is full: SQLITE_FULL" {
+		t.Errorf("Error() = %q, want the new label instead of the cause's text", err.Error())
+	}
+	var inner *backup.Error
+	if !errors.Is(err, cause) || !errors.As(err.Err, &inner) || inner != cause {
+		t.Errorf("the relabelled cause cannot be found: Is %v, As %v", errors.Is(err, cause), inner)
+	}
+	if backup.Relabel(nil, "x") != nil {
+		t.Error("backup.Relabel(nil) is not nil")
+	}
+}

@@ -62,6 +62,26 @@ func Wrap(err error, code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
+// Relabel returns err under another text: errors.Is and errors.As still
+// find err and what it wraps, but Error() returns text. It is for a cause
+// whose own message means nothing to the people who read it, such as
+// SQLite's "database or disk is full (13)", once a message around it says
+// what happened.
+func Relabel(err error, text string) error {
+	if err == nil {
+		return nil
+	}
+	return relabelled{err: err, text: text}
+}
+
+type relabelled struct {
+	err  error
+	text string
+}
+
+func (r relabelled) Error() string { return r.text }
+func (r relabelled) Unwrap() error { return r.err }
+
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
 // for any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {

@@ -70,7 +70,10 @@ type ServerLocker interface {
 // concurrent use by several goroutines and processes.
 type Catalog interface {
 	// CreateBackup inserts b (normally pending) and sets its ID, CreatedAt
-	// and UpdatedAt. Returns ECONFLICT if b.Filename is already recorded.
+	// and UpdatedAt. Returns ECONFLICT if b.Filename is already recorded,
+	// and EUNAVAILABLE if its disk is too full to record a pending b's end
+	// later (UpdateBackup to failed or completed must not fail for a disk
+	// the backup filled).
 	CreateBackup(ctx context.Context, b *Backup) error
 	// UpdateBackup saves every field of b (by b.ID) but IsProtected, and
 	// sets UpdatedAt and b.IsProtected to the stored value: only

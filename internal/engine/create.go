@@ -91,14 +91,9 @@ func (e *Engine) createLocked(ctx context.Context, req CreateRequest) (*backup.B
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err != nil {
-		b.Status = backup.StatusFailed
-		b.ErrorMessage = err.Error()
-		b.IsLocal = false
-		if uerr := e.Catalog.UpdateBackup(uctx, b); uerr != nil {
-			e.logger().Error("cannot mark backup failed", "backup", b.Filename, "err", uerr)
-		}
-		e.logger().Error("backup failed", "backup", b.Filename, "err", err)
-		return b, err
+		// Nothing is left of the file (Put removed its partial file, the
+		// Dumper its snapshot): on a full disk, their room is free again.
+		return b, e.recordFailed(uctx, b, err)
 	}
 	completed := e.now()
 	b.Status = backup.StatusCompleted
@@ -112,11 +107,31 @@ func (e *Engine) createLocked(ctx context.Context, req CreateRequest) (*backup.B
 	}
 	if err := e.Catalog.UpdateBackup(uctx, b); err != nil {
 		// Without a completed record the file is an orphan nobody trusts.
+		// Deleting it first also gives its room to the failure's record.
 		_ = e.Storage.Delete(uctx, b.Filename)
-		return b, fmt.Errorf("record completed backup %s: %w", b.Filename, err)
+		b.CompletedAt, b.FileSize, b.RawSize, b.SHA256 = nil, 0, 0, ""
+		return b, e.recordFailed(uctx, b, fmt.Errorf("record completed backup %s: %w", b.Filename, err))
 	}
 	e.logger().Info("backup completed", "backup", b.Filename, "bytes", size, "raw_bytes", raw, "ms", b.DurationMS)
 	return b, nil
+}
+
+// recordFailed records b, whose file is gone, as failed because of cause,
+// and returns cause: b does not stay pending, to be called "interrupted" at
+// the next start. If even that record cannot be written (the catalog's
+// disk is full and its reserve spent), the error returned says so too; its
+// code is cause's, or the catalog's (EUNAVAILABLE for a full disk) when
+// cause has none.
+func (e *Engine) recordFailed(ctx context.Context, b *backup.Backup, cause error) error {
+	e.logger().Error("backup failed", "backup", b.Filename, "err", cause)
+	b.Status = backup.StatusFailed
+	b.ErrorMessage = cause.Error()
+	b.IsLocal = false
+	if err := e.Catalog.UpdateBackup(ctx, b); err != nil {
+		e.logger().Error("cannot mark backup failed", "backup", b.Filename, "err", err)
+		return fmt.Errorf("%w; backup %d could not even be recorded as failed: %w", cause, b.ID, err)
+	}
+	return cause
 }
 
 // reserve records a pending backup under a file name nobody else has, even

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
+	"github.com/hmsbackup/hmsbackup/internal/testutil"
 )
 
 // memDB is a Dumper over an in-memory "database": a byte string. Dump
@@ -31,6 +31,9 @@ type memDB struct {
 	mu      sync.Mutex
 	content []byte
 	dumpErr error // returned by Dump after writing content
+	// If set, Dump sends on dumping once it has written content (which
+	// the compressor still holds), then waits for hold to close.
+	dumping chan struct{}
 	hold    chan struct{}
 	// If set, Restore sends on restoring once it has read the dump, then
 	// waits for restoreHold to close.
@@ -52,6 +55,9 @@ func (m *memDB) Dump(ctx context.Context, w io.Writer) error {
 	m.mu.Unlock()
 	if _, err := w.Write(content); err != nil {
 		return err
+	}
+	if m.dumping != nil {
+		m.dumping <- struct{}{}
 	}
 	if m.hold != nil {
 		<-m.hold
@@ -97,8 +103,13 @@ type fixture struct {
 
 func newFixture(t fixtureT) *fixture {
 	t.Helper()
+	return newFixtureIn(t, t.TempDir())
+}
+
+// newFixtureIn is newFixture with the catalog, backups and locks in dir.
+func newFixtureIn(t fixtureT, dir string) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	cat, err := catalogsqlite.Open(ctx, filepath.Join(dir, "catalog.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +255,7 @@ func TestEmptyDumpIsAFailure(t *testing.T) {
 // own "disk is full" message and leaves no file behind.
 func TestFullDiskFailsBackupCleanly(t *testing.T) {
 	f := newFixture(t)
-	dir := smallTmpfs(t, "256k")
+	dir := testutil.SmallTmpfs(t, "256k")
 	store, err := local.New(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -607,7 +618,7 @@ func TestDeleteWaitsForARunningRestore(t *testing.T) {
 // backup, the restore is refused before anything is done, saying so.
 func TestRestoreRefusedWhenThePreRestoreBackupCannotFit(t *testing.T) {
 	f := newFixture(t)
-	dir := smallTmpfs(t, "4m")
+	dir := testutil.SmallTmpfs(t, "4m")
 	store, err := local.New(filepath.Join(dir, "backups"))
 	if err != nil {
 		t.Fatal(err)
@@ -631,22 +642,4 @@ func TestRestoreRefusedWhenThePreRestoreBackupCannotFit(t *testing.T) {
 	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: b.ID, Actor: alice}); err != nil {
 		t.Errorf("Restore with room again: %v", err)
 	}
-}
-
-// smallTmpfs mounts a tmpfs of size (e.g. "256k") for a real full disk,
-// unmounted at the end of the test.
-func smallTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("mounting a tmpfs needs root; CI runs as root, and nothing may be skipped there")
-	}
-	dir := filepath.Join(t.TempDir(), "small")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a small tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	return dir
 }

@@ -19,15 +19,17 @@ func (c *Catalog) AddAuditEntry(ctx context.Context, e *backup.AuditEntry) error
 		return err
 	}
 	var id int64
-	err := c.db.QueryRowContext(ctx, `
-		INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
-		nullInt64(e.BackupID), nullInt64(e.UserID), e.Actor, string(e.Action), e.Outcome, e.Details,
-		formatTime(now), formatTime(now),
-	).Scan(&id)
+	err := c.write(func() error {
+		return c.db.QueryRowContext(ctx, `
+			INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			RETURNING id`,
+			nullInt64(e.BackupID), nullInt64(e.UserID), e.Actor, string(e.Action), e.Outcome, e.Details,
+			formatTime(now), formatTime(now),
+		).Scan(&id)
+	})
 	if err != nil {
-		return wrap(err, "add audit entry %s by %q", e.Action, e.Actor)
+		return c.wrap(err, "add audit entry %s by %q", e.Action, e.Actor)
 	}
 	e.ID, e.CreatedAt = id, now
 	return nil
@@ -62,7 +64,7 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 		ORDER BY created_at DESC, id DESC LIMIT ?`,
 		append(args, limit)...)
 	if err != nil {
-		return nil, wrap(err, "find audit entries")
+		return nil, c.wrap(err, "find audit entries")
 	}
 	defer rows.Close()
 	es := []*backup.AuditEntry{}
@@ -73,7 +75,7 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 			action, createdAt string
 		)
 		if err := rows.Scan(&e.ID, &backupID, &userID, &e.Actor, &action, &e.Outcome, &e.Details, &createdAt); err != nil {
-			return nil, wrap(err, "find audit entries")
+			return nil, c.wrap(err, "find audit entries")
 		}
 		e.Action = backup.Action(action)
 		if backupID.Valid {
@@ -83,12 +85,12 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 			e.UserID = &userID.Int64
 		}
 		if e.CreatedAt, err = parseTime(createdAt); err != nil {
-			return nil, wrap(err, "find audit entries")
+			return nil, c.wrap(err, "find audit entries")
 		}
 		es = append(es, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "find audit entries")
+		return nil, c.wrap(err, "find audit entries")
 	}
 	return es, nil
 }

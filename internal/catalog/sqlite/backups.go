@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -20,6 +22,11 @@ const backupColumns = `id, filename, file_size, file_path, google_drive_file_id,
 // CreateBackup inserts b and sets its ID, CreatedAt and UpdatedAt. Returns
 // ECONFLICT if b.Filename is already recorded, by this or another process,
 // and EINVALID if b's status, source or file name is not valid.
+//
+// A pending b is recorded only with the catalog's reserve in place (see
+// write), so that how the backup ends can be recorded even if it fills the
+// disk; without room for the reserve CreateBackup returns EUNAVAILABLE,
+// saying the disk is full, and records nothing.
 func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 	if err := validateBackup(b); err != nil {
 		return err
@@ -29,7 +36,31 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 		return err
 	}
 	var id int64
-	err := c.db.QueryRowContext(ctx, `
+	insert := func() error { return c.insertBackup(ctx, b, now, &id) }
+	var err error
+	if b.Status == backup.StatusPending {
+		// The reserve is for the end of this backup: not to be spent on
+		// its start.
+		if err := c.keepReserve(fmt.Sprintf("create backup record %q", b.Filename)); err != nil {
+			return err
+		}
+		err = insert()
+	} else {
+		err = c.write(insert)
+	}
+	if err != nil {
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+			return backup.Wrap(err, backup.ECONFLICT, "backup file name %q is already recorded", b.Filename)
+		}
+		return c.wrap(err, "create backup record %q", b.Filename)
+	}
+	b.ID, b.CreatedAt, b.UpdatedAt = id, now, now
+	return nil
+}
+
+// insertBackup inserts b, created at now, and sets *id to its ID.
+func (c *Catalog) insertBackup(ctx context.Context, b *backup.Backup, now time.Time, id *int64) error {
+	return c.db.QueryRowContext(ctx, `
 		INSERT INTO backups (filename, file_size, file_path, google_drive_file_id, status, source,
 			is_protected, created_by, completed_at, error_message, created_at, updated_at, sha256,
 			compression, raw_size, duration_ms, db_engine, db_name, is_local, is_on_google_drive,
@@ -40,29 +71,22 @@ func (c *Catalog) CreateBackup(ctx context.Context, b *backup.Backup) error {
 		b.IsProtected, b.CreatedBy, completedAt(b), b.ErrorMessage, formatTime(now), formatTime(now), b.SHA256,
 		string(b.Compression), b.RawSize, b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
 		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b), b.ContentWarning,
-	).Scan(&id)
-	if err != nil {
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-			return backup.Wrap(err, backup.ECONFLICT, "backup file name %q is already recorded", b.Filename)
-		}
-		return wrap(err, "create backup record %q", b.Filename)
-	}
-	b.ID, b.CreatedAt, b.UpdatedAt = id, now, now
-	return nil
+	).Scan(id)
 }
 
-// UpdateBackup saves every field of b except CreatedAt, which it reloads,
-// and sets UpdatedAt. Returns ENOTFOUND if there is no record b.ID,
-// ECONFLICT if b.Filename belongs to another record.
 // SetProtected implements backup.Catalog.
 func (c *Catalog) SetProtected(ctx context.Context, id int64, protected bool) error {
 	now := c.now()
 	if err := checkTime("updated_at", now); err != nil {
 		return err
 	}
-	res, err := c.db.ExecContext(ctx, "UPDATE backups SET is_protected = ?, updated_at = ? WHERE id = ?", protected, formatTime(now), id)
+	var res sql.Result
+	err := c.write(func() (err error) {
+		res, err = c.db.ExecContext(ctx, "UPDATE backups SET is_protected = ?, updated_at = ? WHERE id = ?", protected, formatTime(now), id)
+		return err
+	})
 	if err != nil {
-		return wrap(err, "update backup %d", id)
+		return c.wrap(err, "update backup %d", id)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)
@@ -70,6 +94,11 @@ func (c *Catalog) SetProtected(ctx context.Context, id int64, protected bool) er
 	return nil
 }
 
+// UpdateBackup saves every field of b except CreatedAt, which it reloads,
+// and sets UpdatedAt. Returns ENOTFOUND if there is no record b.ID,
+// ECONFLICT if b.Filename belongs to another record. On a full disk it
+// spends the catalog's reserve (see write): the end of a pending backup is
+// recorded.
 func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 	if err := validateBackup(b); err != nil {
 		return err
@@ -79,7 +108,28 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 		return err
 	}
 	var createdAt string
-	err := c.db.QueryRowContext(ctx, `
+	err := c.write(func() error { return c.updateBackup(ctx, b, now, &createdAt) })
+	if errors.Is(err, sql.ErrNoRows) {
+		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", b.ID)
+	}
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		return backup.Wrap(err, backup.ECONFLICT, "backup file name %q is already recorded by another backup", b.Filename)
+	}
+	if err != nil {
+		return c.wrap(err, "update backup %d", b.ID)
+	}
+	t, err := parseTime(createdAt)
+	if err != nil {
+		return c.wrap(err, "update backup %d", b.ID)
+	}
+	b.CreatedAt, b.UpdatedAt = t, now
+	return nil
+}
+
+// updateBackup saves b, updated at now, sets b.IsProtected to the stored
+// value and *createdAt to the stored text.
+func (c *Catalog) updateBackup(ctx context.Context, b *backup.Backup, now time.Time, createdAt *string) error {
+	return c.db.QueryRowContext(ctx, `
 		UPDATE backups SET filename = ?, file_size = ?, file_path = ?, google_drive_file_id = ?,
 			status = ?, source = ?, created_by = ?, completed_at = ?,
 			error_message = ?, updated_at = ?, sha256 = ?, compression = ?, raw_size = ?,
@@ -93,22 +143,7 @@ func (c *Catalog) UpdateBackup(ctx context.Context, b *backup.Backup) error {
 		b.DurationMS, b.DBEngine, b.DBName, b.IsLocal, b.IsOnGoogleDrive,
 		b.S3Key, b.IsOnS3, b.Warning, string(b.Integrity), verifiedAt(b), b.ContentWarning,
 		b.ID,
-	).Scan(&createdAt, &b.IsProtected)
-	if errors.Is(err, sql.ErrNoRows) {
-		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", b.ID)
-	}
-	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-		return backup.Wrap(err, backup.ECONFLICT, "backup file name %q is already recorded by another backup", b.Filename)
-	}
-	if err != nil {
-		return wrap(err, "update backup %d", b.ID)
-	}
-	t, err := parseTime(createdAt)
-	if err != nil {
-		return wrap(err, "update backup %d", b.ID)
-	}
-	b.CreatedAt, b.UpdatedAt = t, now
-	return nil
+	).Scan(createdAt, &b.IsProtected)
 }
 
 // FindBackupByID returns the record id, or ENOTFOUND.
@@ -119,7 +154,7 @@ func (c *Catalog) FindBackupByID(ctx context.Context, id int64) (*backup.Backup,
 		return nil, backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)
 	}
 	if err != nil {
-		return nil, wrap(err, "find backup %d", id)
+		return nil, c.wrap(err, "find backup %d", id)
 	}
 	return b, nil
 }
@@ -150,31 +185,31 @@ func (c *Catalog) FindBackups(ctx context.Context, f backup.BackupFilter) ([]*ba
 
 	tx, err := c.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, 0, wrap(err, "find backups")
+		return nil, 0, c.wrap(err, "find backups")
 	}
 	defer tx.Rollback()
 
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM backups`+cond, args...).Scan(&total); err != nil {
-		return nil, 0, wrap(err, "count backups")
+		return nil, 0, c.wrap(err, "count backups")
 	}
 	rows, err := tx.QueryContext(ctx,
 		`SELECT `+backupColumns+` FROM backups`+cond+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 		append(args, limit, f.Offset)...)
 	if err != nil {
-		return nil, 0, wrap(err, "find backups")
+		return nil, 0, c.wrap(err, "find backups")
 	}
 	defer rows.Close()
 	bs := []*backup.Backup{}
 	for rows.Next() {
 		b, err := scanBackup(rows)
 		if err != nil {
-			return nil, 0, wrap(err, "find backups")
+			return nil, 0, c.wrap(err, "find backups")
 		}
 		bs = append(bs, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, wrap(err, "find backups")
+		return nil, 0, c.wrap(err, "find backups")
 	}
 	return bs, total, nil
 }
@@ -182,13 +217,17 @@ func (c *Catalog) FindBackups(ctx context.Context, f backup.BackupFilter) ([]*ba
 // DeleteBackup removes the record id; its audit entries stay. Returns
 // ENOTFOUND if there is no such record.
 func (c *Catalog) DeleteBackup(ctx context.Context, id int64) error {
-	res, err := c.db.ExecContext(ctx, `DELETE FROM backups WHERE id = ?`, id)
+	var res sql.Result
+	err := c.write(func() (err error) {
+		res, err = c.db.ExecContext(ctx, `DELETE FROM backups WHERE id = ?`, id)
+		return err
+	})
 	if err != nil {
-		return wrap(err, "delete backup %d", id)
+		return c.wrap(err, "delete backup %d", id)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wrap(err, "delete backup %d", id)
+		return c.wrap(err, "delete backup %d", id)
 	}
 	if n == 0 {
 		return backup.Errorf(backup.ENOTFOUND, "backup %d not found", id)

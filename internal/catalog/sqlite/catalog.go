@@ -39,6 +39,12 @@ const busyTimeout = 10 * time.Second
 // Catalog is a backup.Catalog on one SQLite file. It is safe for concurrent
 // use by several goroutines, and by several processes that open the same
 // file.
+//
+// A full disk does not leave a backup pending: the catalog keeps a reserve
+// of room on its disk (the file PATH.reserve next to the catalog at PATH),
+// which a write that fails for want of space gives up to be made after
+// all, and it records a pending backup only while it has that reserve. A
+// full or failing disk is EUNAVAILABLE, with a message saying so.
 type Catalog struct {
 	db   *sql.DB
 	path string
@@ -76,14 +82,17 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, backup.Wrap(err, backup.EINTERNAL, "open catalog %s", abs)
 	}
 	c := &Catalog{db: db, path: abs}
-	if err := c.connect(ctx); err != nil {
+	if err := c.write(func() error { return c.connect(ctx) }); err != nil {
 		db.Close()
-		return nil, wrap(err, "open catalog %s", abs)
+		return nil, c.wrap(err, "open catalog %s", abs)
 	}
 	if err := c.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	// Without room for it, the catalog still reads and writes; only
+	// CreateBackup of a pending backup needs it (and says so).
+	_ = c.keepReserve("open catalog " + abs)
 	return c, nil
 }
 
@@ -189,9 +198,15 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	if err != nil {
 		return backup.Wrap(err, backup.EINTERNAL, "read embedded catalog migrations")
 	}
+	return c.write(func() error { return c.applyMigrations(ctx, ms) })
+}
+
+// applyMigrations applies, in one write transaction, those of ms the file
+// lacks.
+func (c *Catalog) applyMigrations(ctx context.Context, ms []migration) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(err, "migrate catalog %s", c.path)
+		return c.wrap(err, "migrate catalog %s", c.path)
 	}
 	defer tx.Rollback()
 
@@ -200,11 +215,11 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL
 	) STRICT`); err != nil {
-		return wrap(err, "migrate catalog %s: create schema_migrations", c.path)
+		return c.wrap(err, "migrate catalog %s: create schema_migrations", c.path)
 	}
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return wrap(err, "migrate catalog %s: read schema version", c.path)
+		return c.wrap(err, "migrate catalog %s: read schema version", c.path)
 	}
 	if current > len(ms) {
 		return backup.Errorf(backup.EINVALID,
@@ -214,12 +229,12 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	now := formatTime(c.now())
 	for _, m := range ms[current:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return wrap(err, "migrate catalog %s: apply %s", c.path, m.name)
+			return c.wrap(err, "migrate catalog %s: apply %s", c.path, m.name)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, now); err != nil {
-			return wrap(err, "migrate catalog %s: record %s", c.path, m.name)
+			return c.wrap(err, "migrate catalog %s: record %s", c.path, m.name)
 		}
 	}
 	// The job queue's tables (River's) live in the catalog file too, and
@@ -229,10 +244,10 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		return backup.Wrap(err, backup.EINTERNAL, "migrate catalog %s: job queue tables", c.path)
 	}
 	if _, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
-		return wrap(err, "migrate catalog %s: job queue tables", c.path)
+		return c.wrap(err, "migrate catalog %s: job queue tables", c.path)
 	}
 	if err := tx.Commit(); err != nil {
-		return wrap(err, "migrate catalog %s: commit", c.path)
+		return c.wrap(err, "migrate catalog %s: commit", c.path)
 	}
 	return nil
 }
@@ -264,13 +279,17 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // wrap returns err as a *backup.Error whose code says what went wrong:
-// ECONFLICT for a unique constraint, EINVALID for other constraints,
-// EUNAVAILABLE when the database stayed locked, EINTERNAL otherwise. An
-// err that already is a *backup.Error keeps its code.
-func wrap(err error, format string, args ...any) error {
+// EUNAVAILABLE when the catalog's disk is full or failing (see diskError)
+// or the database stayed locked, ECONFLICT for a unique constraint,
+// EINVALID for other constraints, EINTERNAL otherwise. An err that already
+// is a *backup.Error keeps its code.
+func (c *Catalog) wrap(err error, format string, args ...any) error {
 	var be *backup.Error
 	if errors.As(err, &be) {
 		return backup.Wrap(err, be.Code, format, args...)
+	}
+	if derr := c.diskError(err, fmt.Sprintf(format, args...)); derr != nil {
+		return derr
 	}
 	code := backup.EINTERNAL
 	switch rc := sqliteCode(err); {

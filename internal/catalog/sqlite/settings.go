@@ -34,7 +34,7 @@ func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
 		return backup.DefaultSettings(), nil
 	}
 	if err != nil {
-		return backup.Settings{}, wrap(err, "read backup settings")
+		return backup.Settings{}, c.wrap(err, "read backup settings")
 	}
 	if err := json.Unmarshal([]byte(emails), &s.NotificationEmails); err != nil {
 		return backup.Settings{}, backup.Wrap(err, backup.EINTERNAL, "read backup settings: notification_emails")
@@ -50,7 +50,7 @@ func (c *Catalog) Settings(ctx context.Context) (backup.Settings, error) {
 	}
 	s.MaxBackupAge = backup.Duration(time.Duration(maxAge) * time.Second)
 	if s.UpdatedAt, err = parseTime(updatedAt); err != nil {
-		return backup.Settings{}, wrap(err, "read backup settings")
+		return backup.Settings{}, c.wrap(err, "read backup settings")
 	}
 	return s, nil
 }
@@ -82,35 +82,38 @@ func (c *Catalog) SaveSettings(ctx context.Context, s backup.Settings) error {
 	if err := checkTime("updated_at", now); err != nil {
 		return err
 	}
-	_, err = c.db.ExecContext(ctx, `
-		INSERT INTO backup_settings (id, schedule_enabled, schedule_frequency, schedule_time,
-			schedule_day, cron_expression, retention_daily, retention_weekly, retention_monthly,
-			google_drive_enabled, google_drive_folder_id, notification_emails, google_credentials,
-			created_at, updated_at, timezone, max_backup_age_seconds, webhook_url)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			schedule_enabled = excluded.schedule_enabled,
-			schedule_frequency = excluded.schedule_frequency,
-			schedule_time = excluded.schedule_time,
-			schedule_day = excluded.schedule_day,
-			cron_expression = excluded.cron_expression,
-			retention_daily = excluded.retention_daily,
-			retention_weekly = excluded.retention_weekly,
-			retention_monthly = excluded.retention_monthly,
-			google_drive_enabled = excluded.google_drive_enabled,
-			google_drive_folder_id = excluded.google_drive_folder_id,
-			notification_emails = excluded.notification_emails,
-			google_credentials = excluded.google_credentials,
-			updated_at = excluded.updated_at,
-			timezone = excluded.timezone,
-			max_backup_age_seconds = excluded.max_backup_age_seconds,
-			webhook_url = excluded.webhook_url`,
-		s.ScheduleEnabled, s.ScheduleFrequency, s.ScheduleTime, s.ScheduleDay, s.CronExpression,
-		s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
-		s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now),
-		s.Timezone, maxAge, webhook)
+	err = c.write(func() error {
+		_, err := c.db.ExecContext(ctx, `
+			INSERT INTO backup_settings (id, schedule_enabled, schedule_frequency, schedule_time,
+				schedule_day, cron_expression, retention_daily, retention_weekly, retention_monthly,
+				google_drive_enabled, google_drive_folder_id, notification_emails, google_credentials,
+				created_at, updated_at, timezone, max_backup_age_seconds, webhook_url)
+			VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				schedule_enabled = excluded.schedule_enabled,
+				schedule_frequency = excluded.schedule_frequency,
+				schedule_time = excluded.schedule_time,
+				schedule_day = excluded.schedule_day,
+				cron_expression = excluded.cron_expression,
+				retention_daily = excluded.retention_daily,
+				retention_weekly = excluded.retention_weekly,
+				retention_monthly = excluded.retention_monthly,
+				google_drive_enabled = excluded.google_drive_enabled,
+				google_drive_folder_id = excluded.google_drive_folder_id,
+				notification_emails = excluded.notification_emails,
+				google_credentials = excluded.google_credentials,
+				updated_at = excluded.updated_at,
+				timezone = excluded.timezone,
+				max_backup_age_seconds = excluded.max_backup_age_seconds,
+				webhook_url = excluded.webhook_url`,
+			s.ScheduleEnabled, s.ScheduleFrequency, s.ScheduleTime, s.ScheduleDay, s.CronExpression,
+			s.RetentionDaily, s.RetentionWeekly, s.RetentionMonthly, s.GoogleDriveEnabled,
+			s.GoogleDriveFolderID, string(emailsJSON), creds, formatTime(now), formatTime(now),
+			s.Timezone, maxAge, webhook)
+		return err
+	})
 	if err != nil {
-		return wrap(err, "save backup settings")
+		return c.wrap(err, "save backup settings")
 	}
 	return nil
 }

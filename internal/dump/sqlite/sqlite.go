@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	sqlitedriver "modernc.org/sqlite"
@@ -192,6 +193,11 @@ func (d *Dumper) vacuumInto(ctx context.Context, snap string) error {
 		if ctx.Err() != nil {
 			return cancelled("dumping", d.path, ctx.Err())
 		}
+		if isFull(err) {
+			return backup.Wrap(backup.Relabel(err, "SQLITE_FULL"), backup.EUNAVAILABLE,
+				"cannot take a snapshot of %s: the disk is full: the snapshot, a whole copy of the database, is staged in %s; free space on that disk (delete old backups or other files), then try again",
+				d.path, d.tempDir)
+		}
 		return classify(err, d.path, "cannot take a snapshot of")
 	}
 	return nil
@@ -315,6 +321,10 @@ func receive(ctx context.Context, f *os.File, r io.Reader, target string) error 
 		switch {
 		case ctx.Err() != nil:
 			return cancelled("restoring", target, ctx.Err())
+		case errors.As(err, &ce) && ce.write && (errors.Is(ce.err, syscall.ENOSPC) || errors.Is(ce.err, syscall.EDQUOT)):
+			return backup.Wrap(ce.err, backup.EUNAVAILABLE,
+				"cannot write the restored copy of %s next to it: the disk is full, and %s was left unchanged; free space on the disk holding %s, then try again",
+				target, target, filepath.Dir(target))
 		case errors.As(err, &ce) && ce.write:
 			return backup.Wrap(ce.err, backup.EINTERNAL, "cannot write the restored copy of %s (is the disk full?)", target)
 		default:
@@ -528,9 +538,14 @@ func classify(err error, p, what string) error {
 	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY:
 		return backup.Wrap(err, backup.EUNAVAILABLE, "%s %s", what, p)
 	case sqlite3.SQLITE_FULL:
-		return backup.Wrap(err, backup.EINTERNAL, "%s %s: the disk is full", what, p)
+		return backup.Wrap(backup.Relabel(err, "SQLITE_FULL"), backup.EUNAVAILABLE, "%s %s: the disk is full; free space, then try again", what, p)
 	}
 	return backup.Wrap(err, backup.EINTERNAL, "%s %s", what, p)
+}
+
+func isFull(err error) bool {
+	var e *sqlitedriver.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
 func isNotADatabase(err error) bool {
