@@ -53,8 +53,15 @@ func TestS3CopiesThroughTheCLI(t *testing.T) {
 	if strings.Contains(r.stderr+r.stdout, "very-secret-key") {
 		t.Errorf("the S3 secret leaked: %s", r.stderr)
 	}
-	if r := cliRun(t, env, "delete", "2", "--force"); r.err == nil {
-		t.Errorf("delete while S3 is unusable succeeded: the copy could be orphaned")
+	// A backup with a copy on the unusable S3 keeps its record (the copy
+	// would be orphaned); one without a copy there is deleted all the same
+	// (issue 8: one unusable remote must not stop deletes and retention).
+	if r := cliRun(t, env, "delete", "1", "--force"); r.err == nil {
+		t.Errorf("delete of a backup on S3 while S3 is unusable succeeded: the copy would be orphaned")
+	}
+	b3 := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	if r := cliRun(t, env, "delete", fmt.Sprint(b3["id"]), "--force"); r.err != nil {
+		t.Errorf("delete of a local-only backup while S3 is unusable: %v\n%s", r.err, r.stderr)
 	}
 	env["HMSBACKUP_S3_BUCKET"] = "hms-backups"
 	if r := mustOK(t, cliRun(t, env, "sync")); !strings.Contains(r.stdout, "Uploaded 1 missing") {
