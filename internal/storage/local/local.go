@@ -91,6 +91,9 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (int64, err
 		return 0, diskError(err, "rename into place")
 	}
 	if err := syncDir(s.dir); err != nil {
+		// The rename may not survive a crash: take the file away, so a
+		// failed Put leaves nothing behind, as promised.
+		_ = os.Remove(s.Path(name))
 		return 0, diskError(err, "fsync "+s.dir)
 	}
 	return n, nil
