@@ -396,3 +396,28 @@ func TestPropertyCronParserIsRobfigsOrStricter(t *testing.T) {
 		t.Errorf("%d generated expressions accepted, %d rejected: the comparison tested one side only", accepted, rejected)
 	}
 }
+
+// Why Next is ours: robfig/cron v3.0.1's own Next skips a run in the spring
+// gap and runs twice in the repeated hour. If this test fails, robfig's
+// behaviour changed and delegating to it may be worth another look.
+func TestRobfigNextBreaksTheDSTRule(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	next := func(expr string, after time.Time, n int) []time.Time {
+		spec, err := robfigSpec(expr, ny)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var runs []time.Time
+		for u := after; len(runs) < n; {
+			u = spec.Next(u)
+			runs = append(runs, u)
+		}
+		return runs
+	}
+	if got, skipped := next("30 2 * * *", utc(2026, 3, 7, 12, 0), 1), utc(2026, 3, 9, 6, 30); !sameTimes(got, []time.Time{skipped}) {
+		t.Errorf("robfig's 30 2 * * * after 7 March: %v, expected it to skip 8 March (%v)", inZone(got, ny), skipped)
+	}
+	if got, twice := next("30 1 * * *", utc(2026, 10, 31, 12, 0), 2), []time.Time{utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 30)}; !sameTimes(got, twice) {
+		t.Errorf("robfig's 30 1 * * * on 1 November: %v, expected both 01:30s %v", inZone(got, ny), inZone(twice, ny))
+	}
+}
