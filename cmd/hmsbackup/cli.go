@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/spf13/cobra"
@@ -22,6 +23,15 @@ type cli struct {
 	isTerminal func(any) bool
 	// stderrIsTerminal is decided before stderr is wrapped for progress bars.
 	stderrIsTerminal bool
+	// now is the clock (time.Now if nil): schedule show's "next runs" start from it.
+	now func() time.Time
+}
+
+func (c *cli) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 func isTerminal(f any) bool {
@@ -45,7 +55,10 @@ Environment:
   HMSBACKUP_DB_DSN       SQLite file path (default $HMSBACKUP_DATA_DIR/hms.db), or a
                          MySQL DSN such as user:pass@tcp(127.0.0.1:3306)/hms
   HMSBACKUP_COMPRESSION  gzip (default) or zstd
-  HMSBACKUP_TIMEZONE     time zone of file names (default: the server's)
+  HMSBACKUP_TIMEZONE     time zone of file names, and of schedules unless the timezone
+                         setting names one (default: the server's)
+  HMSBACKUP_SECRET_KEY   base64 of 32 bytes sealing secret settings (default: the key in
+                         $HMSBACKUP_DATA_DIR/secret.key, made when first needed)
   HMSBACKUP_LOCK_WAIT    how long to wait for a running backup/restore (default 0: refuse)
   HMSBACKUP_MYSQLDUMP    dump tool (default mariadb-dump, else mysqldump)
   HMSBACKUP_MYSQL        client used to restore (default mariadb, else mysql)`,
@@ -71,6 +84,8 @@ Environment:
 		c.checkCommand(),
 		c.syncCommand(),
 		c.gdriveCommand(),
+		c.settingsCommand(),
+		c.scheduleCommand(),
 		c.serveCommand(),
 	)
 	return root.ExecuteContext(ctx)
