@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/spf13/cobra"
@@ -26,6 +27,15 @@ type cli struct {
 	// logger, if set (serve), gets the engine's log lines; commands print
 	// their own outcome instead.
 	logger *slog.Logger
+	// now is the clock (time.Now if nil): schedule show's "next runs" start from it.
+	now func() time.Time
+}
+
+func (c *cli) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 func isTerminal(f any) bool {
@@ -49,7 +59,10 @@ Environment:
   HMSBACKUP_DB_DSN       SQLite file path (default $HMSBACKUP_DATA_DIR/hms.db), or a
                          MySQL DSN such as user:pass@tcp(127.0.0.1:3306)/hms
   HMSBACKUP_COMPRESSION  gzip (default) or zstd
-  HMSBACKUP_TIMEZONE     time zone of file names (default: the server's)
+  HMSBACKUP_TIMEZONE     time zone of file names, and of schedules unless the timezone
+                         setting names one (default: the server's)
+  HMSBACKUP_SECRET_KEY   base64 of 32 bytes sealing secret settings (default: the key in
+                         $HMSBACKUP_DATA_DIR/secret.key, made when first needed)
   HMSBACKUP_LOCK_WAIT    how long to wait for a running backup/restore (default 0: refuse)
   HMSBACKUP_MYSQLDUMP    dump tool (default mariadb-dump, else mysqldump)
   HMSBACKUP_MYSQL        client used to restore (default mariadb, else mysql)`,
@@ -75,6 +88,8 @@ Environment:
 		c.checkCommand(),
 		c.syncCommand(),
 		c.gdriveCommand(),
+		c.settingsCommand(),
+		c.scheduleCommand(),
 		c.serveCommand(),
 		c.statusCommand(),
 	)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones work on hosts without /usr/share/zoneinfo
 )
 
 func main() {

@@ -11,7 +11,8 @@ const (
 	ActionDelete   Action = "delete"
 	ActionVerify   Action = "verify"
 	ActionDownload Action = "download"
-	ActionRecover  Action = "recover" // a crashed backup marked failed at start
+	ActionRecover  Action = "recover"  // a crashed backup marked failed at start
+	ActionSettings Action = "settings" // backup settings changed; details name the keys, never a secret
 )
 
 // AuditEntry is one row of backup_logs: who did what to which backup, when,

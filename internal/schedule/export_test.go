@@ -1,0 +1,4 @@
+package schedule
+
+// FirstInstant exposes firstInstant to the tests.
+var FirstInstant = firstInstant
