@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
-	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
 )
 
@@ -98,17 +97,7 @@ func TestServeRunsTheSchedule(t *testing.T) {
 	bin := buildBinary(t)
 	dataDir := t.TempDir()
 	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir}
-	mustOK(t, cliRun(t, env, "list")) // creates the sample database and the catalog
-	cat, err := catalogsqlite.Open(context.Background(), filepath.Join(dataDir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := backup.DefaultSettings()
-	s.ScheduleEnabled, s.ScheduleFrequency, s.CronExpression = true, "custom", "* * * * *"
-	if err := cat.SaveSettings(context.Background(), s); err != nil {
-		t.Fatal(err)
-	}
-	cat.Close()
+	mustOK(t, cliRun(t, env, "settings", "set", "schedule_enabled=true", "schedule_frequency=custom", "cron_expression=* * * * *"))
 	cmd, logs := startServe(t, bin, env)
 	waitForBackups(t, env, 90*time.Second, func(list []map[string]any) bool {
 		return len(list) == 1 && list[0]["source"] == "scheduled" && list[0]["status"] == "completed"
