@@ -18,6 +18,7 @@ import (
 	dumpsqlite "github.com/hmsbackup/hmsbackup/internal/dump/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
+	"github.com/hmsbackup/hmsbackup/internal/settings"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
 	"github.com/hmsbackup/hmsbackup/internal/storage/s3"
@@ -80,6 +81,13 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	cat, err := catalogsqlite.Open(ctx, filepath.Join(cfg.DataDir, "catalog.db"))
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
+	}
+	// One zone for file names, schedules and retention: the settings'
+	// timezone when set, else HMSBACKUP_TIMEZONE, else the server's.
+	if s, err := cat.Settings(ctx); err == nil {
+		if loc, err := settings.Location(s, cfg.Location); err == nil {
+			cfg.Location = loc
+		}
 	}
 	store, err := local.New(filepath.Join(cfg.DataDir, "backups"))
 	if err != nil {

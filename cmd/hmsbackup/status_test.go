@@ -49,3 +49,20 @@ func TestStatusAlarmsOnAStaleNewestBackup(t *testing.T) {
 		t.Errorf("status with a stale backup: exit %d\n%s%s", exitCode(r.err), r.stdout, r.stderr)
 	}
 }
+
+// One zone: the timezone setting names backup files too, over
+// HMSBACKUP_TIMEZONE.
+func TestTheTimezoneSettingNamesFiles(t *testing.T) {
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_TIMEZONE": "UTC"}
+	mustOK(t, cliRun(t, env, "settings", "set", "timezone=Asia/Kathmandu")) // UTC+05:45
+	b := decodeBackup(t, mustOK(t, cliRun(t, env, "create", "--json")).stdout)
+	created, err := time.Parse(time.RFC3339Nano, b["created_at"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kathmandu, _ := time.LoadLocation("Asia/Kathmandu")
+	want := created.In(kathmandu).Format("20060102_1504")
+	if name := b["filename"].(string); !strings.Contains(name, want) {
+		t.Errorf("file %s, want the Kathmandu time %s in its name", name, want)
+	}
+}
