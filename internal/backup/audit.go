@@ -12,6 +12,7 @@ const (
 	ActionVerify   Action = "verify"
 	ActionDownload Action = "download"
 	ActionRecover  Action = "recover" // a crashed backup marked failed at start
+	ActionCleanup  Action = "cleanup" // a run of the retention policy, by whoever asked for it
 )
 
 // AuditEntry is one row of backup_logs: who did what to which backup, when,
