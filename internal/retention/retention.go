@@ -213,7 +213,7 @@ func Plan(backups []*backup.Backup, p Policy, loc *time.Location) []Decision {
 			walks[db] = w
 		}
 		d := Decision{Backup: b}
-		var misses []string
+		var misses []miss
 		local := b.CreatedAt.In(loc)
 		for _, r := range w.rules {
 			key := r.key(local)
@@ -229,9 +229,9 @@ func Plan(backups []*backup.Backup, p Policy, loc *time.Location) []Decision {
 				}
 			}
 			if !seen.kept {
-				misses = append(misses, fmt.Sprintf("%s: %s is older than the %s with backups", r.rule, key, count(r.limit, r.unit)))
+				misses = append(misses, miss{rule: r, period: key})
 			} else {
-				misses = append(misses, fmt.Sprintf("%s: %s is kept by a newer backup (%s)", r.rule, key, name(seen.newest)))
+				misses = append(misses, miss{rule: r, period: key, keeper: seen.newest})
 			}
 		}
 		if b.IsProtected {
@@ -245,11 +245,58 @@ func Plan(backups []*backup.Backup, p Policy, loc *time.Location) []Decision {
 		}
 		d.Keep = len(d.KeptBy) > 0
 		if !d.Keep {
-			d.Why = "no rule keeps it: " + strings.Join(misses, "; ")
+			d.Why = why(misses)
 		}
 		decisions = append(decisions, d)
 	}
 	return decisions
+}
+
+// miss is why one period rule does not keep a backup: its period is kept
+// by a newer backup (keeper), or is older than the periods the rule keeps.
+type miss struct {
+	rule   *periodRule
+	period string
+	keeper *backup.Backup // nil: the period is too old
+}
+
+// why says why no rule keeps a backup, naming each newer backup that keeps
+// its periods once: "no rule keeps it: daily 2026-11-27 and weekly
+// 2026-W48 are kept by newer backup 12; monthly 2026-08 is older than the 6
+// most recent months with backups".
+func why(misses []miss) string {
+	var parts []string
+	done := map[*backup.Backup]bool{}
+	for i, m := range misses {
+		if m.keeper == nil {
+			parts = append(parts, fmt.Sprintf("%s %s is older than the %s with backups", m.rule.rule, m.period, count(m.rule.limit, m.rule.unit)))
+			continue
+		}
+		if done[m.keeper] {
+			continue
+		}
+		done[m.keeper] = true
+		var periods []string
+		for _, o := range misses[i:] {
+			if o.keeper == m.keeper {
+				periods = append(periods, string(o.rule.rule)+" "+o.period)
+			}
+		}
+		verb := "is"
+		if len(periods) > 1 {
+			verb = "are"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s kept by newer %s", andList(periods), verb, name(m.keeper)))
+	}
+	return "no rule keeps it: " + strings.Join(parts, "; ")
+}
+
+// andList reads "a", "a and b", "a, b and c".
+func andList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // name says which backup: "backup 12", or its file name when it has no ID.

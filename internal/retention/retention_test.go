@@ -103,12 +103,12 @@ func TestWorkedExampleOfA746Policy(t *testing.T) {
 	}
 	for _, d := range retention.Plan(backups, retention.Policy{Daily: 7, Weekly: 4, Monthly: 6}, loc) {
 		if d.Backup.CreatedAt.In(loc).Format("2006-01-02 15:04") == "2026-11-27 02:00" {
-			if d.Keep || !strings.Contains(d.Why, "daily: 2026-11-27 is kept by a newer backup (backup "+fmt.Sprint(manual.ID)+")") {
+			if d.Keep || d.Why != "no rule keeps it: daily 2026-11-27 is kept by newer backup "+fmt.Sprint(manual.ID)+"; weekly 2026-W48 and monthly 2026-11 are kept by newer backup "+fmt.Sprint(manual.ID-1) {
 				t.Errorf("the morning backup of 2026-11-27: keep %v, why %q", d.Keep, d.Why)
 			}
 		}
 		if d.Backup.CreatedAt.In(loc).Format("2006-01-02 15:04") == "2026-08-20 02:00" {
-			want := "no rule keeps it: daily: 2026-08-20 is older than the 7 most recent days with backups; weekly: 2026-W34 is older than the 4 most recent weeks with backups; monthly: 2026-08 is kept by a newer backup (backup 31)"
+			want := "no rule keeps it: daily 2026-08-20 is older than the 7 most recent days with backups; weekly 2026-W34 is older than the 4 most recent weeks with backups; monthly 2026-08 is kept by newer backup 31"
 			if d.Keep || d.Why != want {
 				t.Errorf("2026-08-20: keep %v, why %q\nwant %q", d.Keep, d.Why, want)
 			}
