@@ -81,6 +81,7 @@ Environment:
 		c.restoreCommand(),
 		c.verifyCommand(),
 		c.deleteCommand(),
+		c.cleanupCommand(),
 		c.downloadCommand(),
 		c.protectCommand(true),
 		c.protectCommand(false),

@@ -13,6 +13,7 @@ const (
 	ActionDownload Action = "download"
 	ActionRecover  Action = "recover"  // a crashed backup marked failed at start
 	ActionSettings Action = "settings" // backup settings changed; details name the keys, never a secret
+	ActionCleanup  Action = "cleanup"  // a run of the retention policy, by whoever asked for it
 )
 
 // AuditEntry is one row of backup_logs: who did what to which backup, when,

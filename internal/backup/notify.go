@@ -12,6 +12,10 @@ const (
 	// NotifyRestoreWarning: the restore completed, but something outside
 	// the database it restored (another database's foreign keys) broke.
 	NotifyRestoreWarning NotificationKind = "restore_warning"
+	// NotifyCleanupFailed: the retention cleanup could not delete (or
+	// prune) some backups, or could not run at all; the message says which
+	// and why. Backup is nil: one notification covers the whole run.
+	NotifyCleanupFailed NotificationKind = "cleanup_failed"
 )
 
 // Notification is something people must hear about, with the error.

@@ -191,6 +191,10 @@ func (e *Engine) Delete(ctx context.Context, id int64, actor Actor) (*backup.Bac
 	return b, err
 }
 
+// delete removes every copy of b (off-site, then local), then its record.
+// It refuses protected and pending backups. A copy that cannot be deleted
+// keeps the record, with the reason as its warning. The caller holds the
+// database's lock (see Delete) and audits.
 func (e *Engine) delete(ctx context.Context, b *backup.Backup) error {
 	switch {
 	case b.IsProtected:
