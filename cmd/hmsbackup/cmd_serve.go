@@ -132,6 +132,15 @@ func (a *app) runBackupJob(ctx context.Context, job queue.Job) error {
 		if err := queue.RecordBackup(ctx, b.ID); err != nil {
 			a.engine.Logger.Warn("cannot record the job's backup", "job", job.ID, "err", err)
 		}
+		if job.Args.Source == backup.SourceScheduled {
+			// Retention after every successful scheduled backup; its
+			// failures are notified by Cleanup and do not fail the job.
+			if res, err := a.engine.Cleanup(ctx, engine.CleanupRequest{Actor: engine.Actor{Name: "scheduler"}}); err != nil {
+				a.engine.Logger.Error("retention cleanup failed", "err", err)
+			} else {
+				a.engine.Logger.Info("retention cleanup", "deleted", len(res.Deleted), "pruned", len(res.Pruned), "kept", len(res.Kept))
+			}
+		}
 		return nil
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {

@@ -102,6 +102,7 @@ func TestServeRunsTheSchedule(t *testing.T) {
 	waitForBackups(t, env, 90*time.Second, func(list []map[string]any) bool {
 		return len(list) == 1 && list[0]["source"] == "scheduled" && list[0]["status"] == "completed"
 	})
+	waitFor(t, "the retention cleanup after the scheduled backup", func() bool { return strings.Contains(logs.String(), "retention cleanup") })
 	if !strings.Contains(logs.String(), "scheduled backup queued") {
 		t.Errorf("serve logged no scheduled run:\n%s", logs.String())
 	}

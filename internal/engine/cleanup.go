@@ -107,6 +107,12 @@ func (e *Engine) cleanup(ctx context.Context, req CleanupRequest) (*CleanupResul
 			return nil, fmt.Errorf("retention cleanup not started: %w", err)
 		}
 		defer l.Release()
+		// Uploads of a backup it may delete finish first (no orphan copy).
+		copies, err := e.lockCopies(ctx, "retention cleanup of database "+info.Database)
+		if err != nil {
+			return nil, fmt.Errorf("retention cleanup not started: %w", err)
+		}
+		defer copies.Release()
 	}
 
 	completed, err := e.allBackups(ctx, backup.StatusCompleted)

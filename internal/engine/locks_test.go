@@ -96,3 +96,33 @@ func TestDeleteIgnoresAnUnusableRemoteWithoutACopy(t *testing.T) {
 		t.Errorf("the record of a backup whose copy could not be deleted is gone: %v", err)
 	}
 }
+
+// undeletable is local storage whose files cannot be deleted.
+type undeletable struct{ engine.LocalStorage }
+
+func (undeletable) Delete(context.Context, string) error { return errors.New("permission denied") }
+
+// A delete that removed the Drive copy but not the local file keeps the
+// record, and the record no longer claims the Drive copy.
+func TestDeleteRecordsRemovedCopiesWhenTheFileStays(t *testing.T) {
+	ctx := context.Background()
+	f := newDriveFixture(t)
+	b := mustCreate(t, f.fixture)
+	if !b.IsOnGoogleDrive {
+		t.Fatalf("not uploaded: %+v", b)
+	}
+	f.eng.Storage = undeletable{f.eng.Storage}
+	if _, err := f.eng.Delete(ctx, b.ID, alice); err == nil {
+		t.Fatal("delete succeeded without removing the file")
+	}
+	got, err := f.cat.FindBackupByID(ctx, b.ID)
+	if err != nil {
+		t.Fatalf("record gone: %v", err)
+	}
+	if got.IsOnGoogleDrive || got.GoogleDriveFileID != "" {
+		t.Errorf("record still claims the deleted Drive copy: %+v", got)
+	}
+	if _, ok := f.driveFile(b.Filename); ok {
+		t.Errorf("the Drive copy is still there")
+	}
+}

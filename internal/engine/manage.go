@@ -206,6 +206,10 @@ func (e *Engine) delete(ctx context.Context, b *backup.Backup) error {
 		return err
 	}
 	if err := e.Storage.Delete(ctx, b.Filename); err != nil {
+		// The off-site copies are gone: the record must say so.
+		if uerr := e.Catalog.UpdateBackup(context.WithoutCancel(ctx), b); uerr != nil {
+			e.logger().Error("cannot record the deleted off-site copies", "backup", b.Filename, "err", uerr)
+		}
 		return fmt.Errorf("delete file of backup %d: %w", b.ID, err)
 	}
 	return e.Catalog.DeleteBackup(ctx, b.ID)
