@@ -191,7 +191,11 @@ func TestServeStopsAndRecoversJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer q.Close()
-			st, err := q.Job(ctx, job)
+			// The job is marked completed a moment after its backup (River
+			// completes jobs in batches).
+			wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			st, err := q.WaitFor(wctx, job, 20*time.Millisecond)
 			if err != nil || st.State != "completed" || st.BackupID != int64(list[0]["id"].(float64)) {
 				t.Errorf("job %d: %+v %v", job, st, err)
 			}
