@@ -14,6 +14,9 @@ const (
 	ActionRecover  Action = "recover"  // a crashed backup marked failed at start
 	ActionSettings Action = "settings" // backup settings changed; details name the keys, never a secret
 	ActionCleanup  Action = "cleanup"  // a run of the retention policy, by whoever asked for it
+	// ActionNotify records a notification that could not be sent (or a
+	// notify test).
+	ActionNotify Action = "notify"
 )
 
 // AuditEntry is one row of backup_logs: who did what to which backup, when,
