@@ -80,7 +80,7 @@ func (e *Engine) Cleanup(ctx context.Context, req CleanupRequest) (*CleanupResul
 		e.audit(ctx, req.Actor, backup.ActionCleanup, nil, err, "cleanup not done")
 	}
 	if err != nil && !req.DryRun && ctx.Err() == nil {
-		e.notify(ctx, backup.Notification{Kind: backup.NotifyCleanupFailed, Message: err.Error()})
+		e.notify(ctx, req.Actor, backup.Notification{Kind: backup.NotifyCleanupFailed, Message: err.Error(), Error: err.Error()})
 	}
 	return res, err
 }

@@ -33,25 +33,29 @@ func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.B
 	l, err := e.lock(ctx, "backup")
 	if err != nil {
 		e.audit(ctx, req.Actor, backup.ActionCreate, nil, err, "backup not started")
-		e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Message: "backup not started: " + err.Error()})
+		if !req.QuietFailure {
+			e.notify(ctx, req.Actor, backup.Notification{Kind: backup.NotifyBackupFailed, Message: "backup not started: " + err.Error(), Error: err.Error()})
+		}
 		return nil, err
 	}
 	b, err := e.createLocked(ctx, req)
 	var copies *lock.Lock
+	var cerr error
 	if err == nil && len(e.Remotes) > 0 {
 		// Uploads run after the database's lock is let go (a slow remote
 		// must not hold up the next backup or restore), under the copies'
 		// lock, which a delete of this backup waits for.
-		var cerr error
-		if copies, cerr = e.lockCopies(ctx, "upload of "+b.Filename); cerr != nil {
-			e.uploadsNotStarted(ctx, b, req.Actor, cerr)
-		}
+		copies, cerr = e.lockCopies(ctx, "upload of "+b.Filename)
 	}
 	l.Release()
+	if cerr != nil {
+		// Notified after the database's lock is let go, like the rest.
+		e.uploadsNotStarted(ctx, b, req.Actor, cerr)
+	}
 	e.audit(ctx, req.Actor, backup.ActionCreate, b, err, createDetails(b))
 	if err != nil {
 		if !req.QuietFailure {
-			e.notify(ctx, backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b, Message: "backup failed: " + err.Error()})
+			e.notify(ctx, req.Actor, backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b, Message: "backup failed: " + err.Error(), Error: err.Error()})
 		}
 		return b, err
 	}
@@ -61,6 +65,8 @@ func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.B
 		_ = e.uploadAll(ctx, b, req.Actor)
 		copies.Release()
 	}
+	// Backups work again after failures: say so.
+	e.notifyRecovery(ctx, req.Actor, b)
 	return b, nil
 }
 

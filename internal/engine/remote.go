@@ -80,7 +80,7 @@ func (e *Engine) uploadsNotStarted(ctx context.Context, b *backup.Backup, actor 
 	if uerr := e.Catalog.UpdateBackup(context.WithoutCancel(ctx), b); uerr != nil {
 		e.logger().Error("cannot record a backup's warning", "backup", b.Filename, "err", uerr)
 	}
-	e.notify(ctx, backup.Notification{Kind: backup.NotifyUploadFailed, Backup: b, Message: err.Error()})
+	e.notify(ctx, actor, backup.Notification{Kind: backup.NotifyUploadFailed, Backup: b, Message: err.Error(), Error: err.Error()})
 }
 
 // uploadAll copies a completed backup to every remote that lacks it and
@@ -100,7 +100,7 @@ func (e *Engine) uploadAll(ctx context.Context, b *backup.Backup, actor Actor) e
 			err = fmt.Errorf("upload to %s failed, the backup is kept on local disk only: %w", r.label(), err)
 			errs = append(errs, err)
 			warnings = append(warnings, err.Error())
-			e.notify(ctx, backup.Notification{Kind: backup.NotifyUploadFailed, Backup: b, Message: err.Error()})
+			e.notify(ctx, actor, backup.Notification{Kind: backup.NotifyUploadFailed, Backup: b, Message: err.Error(), Error: err.Error()})
 		}
 	}
 	b.Warning = strings.Join(warnings, "; ")
@@ -257,18 +257,4 @@ func (e *Engine) Sync(ctx context.Context, actor Actor) (SyncResult, error) {
 		}
 	}
 	return res, errors.Join(errs...)
-}
-
-// Notify tells people about a failure the engine's caller found (a queued
-// backup that failed its last attempt); like the engine's own, a
-// notification that cannot be sent is logged, never returned.
-func (e *Engine) Notify(ctx context.Context, n backup.Notification) { e.notify(ctx, n) }
-
-func (e *Engine) notify(ctx context.Context, n backup.Notification) {
-	if e.Notifier == nil {
-		return
-	}
-	if err := e.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
-		e.logger().Error("cannot send notification", "kind", n.Kind, "err", err)
-	}
 }

@@ -57,11 +57,27 @@ type RestoreResult struct {
 	// RolledBack is true when the restore failed and the pre-restore
 	// backup was put back successfully.
 	RolledBack bool
+	// RollbackFailed is true when the restore failed after changing the
+	// database and putting the pre-restore backup back failed too: the
+	// database may be incomplete.
+	RollbackFailed bool
 	// ForeignKeys are the foreign keys of other databases that refer to
 	// the restored one, found before it began; BrokenForeignKeys are those
 	// a completed restore broke (checked afterwards).
 	ForeignKeys       []backup.ForeignKey
 	BrokenForeignKeys []backup.BrokenForeignKey
+}
+
+// rollback says what became of the database of a failed restore: put
+// back, possibly incomplete, or never touched.
+func (r *RestoreResult) rollback() backup.Rollback {
+	switch {
+	case r.RolledBack:
+		return backup.RollbackSucceeded
+	case r.RollbackFailed:
+		return backup.RollbackFailed
+	}
+	return backup.RollbackNotNeeded
 }
 
 // InboundForeignKeys lists the foreign keys of other databases that refer
@@ -115,9 +131,10 @@ func (e *Engine) Restore(ctx context.Context, req RestoreRequest) (*RestoreResul
 	e.audit(ctx, req.Actor, backup.ActionRestore, b, err, details)
 	switch {
 	case err != nil:
-		e.notify(ctx, backup.Notification{Kind: backup.NotifyRestoreFailed, Backup: b, Message: details + ": " + err.Error()})
+		e.notify(ctx, req.Actor, backup.Notification{Kind: backup.NotifyRestoreFailed, Backup: b, Message: details + ": " + err.Error(),
+			Error: err.Error(), Rollback: res.rollback()})
 	case len(res.BrokenForeignKeys) > 0:
-		e.notify(ctx, backup.Notification{Kind: backup.NotifyRestoreWarning, Backup: b, Message: details})
+		e.notify(ctx, req.Actor, backup.Notification{Kind: backup.NotifyRestoreWarning, Backup: b, Message: details})
 	}
 	return res, err
 }
@@ -213,6 +230,7 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	rctx := context.WithoutCancel(ctx)
 	if rbErr := e.restoreFile(rctx, pre, nil); rbErr != nil {
 		releaseMarker(held) // it stays: the database may be incomplete
+		res.RollbackFailed = true
 		e.logger().Error("ROLLBACK FAILED", "pre_restore", pre.Filename, "err", rbErr)
 		return backup.Wrap(errors.Join(restoreErr, rbErr), backup.EINTERNAL,
 			"restore of backup %d failed AND rolling back to the pre-restore backup %d (%s) failed: the database may be incomplete; restore backup %d by hand now",

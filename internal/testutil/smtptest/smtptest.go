@@ -105,7 +105,9 @@ func Start(t T, opts Options) *Server {
 	s.srv = srv
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close(); <-done })
+	// Closing the listener too: Serve may not have registered it with
+	// the server yet when a test ends early.
+	t.Cleanup(func() { srv.Close(); ln.Close(); <-done })
 	return s
 }
 
