@@ -18,6 +18,7 @@ import (
 	dumpsqlite "github.com/hmsbackup/hmsbackup/internal/dump/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
+	"github.com/hmsbackup/hmsbackup/internal/notify"
 	"github.com/hmsbackup/hmsbackup/internal/settings"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
@@ -111,7 +112,7 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		StateDir:    cfg.DataDir,
 	}
 	eng.Remotes = openRemotes(ctx, cfg)
-	eng.Notifier = &cliNotifier{stderr: c.stderr}
+	eng.Notifier = c.notifier(cfg, cat, logger)
 	if n, err := eng.Recover(ctx); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: could not check for backups interrupted by a crash: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
@@ -129,15 +130,60 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor()}, nil
 }
 
-// cliNotifier shows the failures a command does not report as its own
-// error (a failed off-site upload of a completed backup) as a warning line.
-type cliNotifier struct{ stderr io.Writer }
+// notifier is where notifications go: the log, mail to the settings'
+// notification_emails (read at each send, so a settings change applies
+// at once), the webhook; and, for commands, the terminal.
+func (c *cli) notifier(cfg config, cat backup.Catalog, logger *slog.Logger) backup.Notifier {
+	d := &notify.Dispatcher{Channels: notifyChannels(cfg, cat, logger)}
+	return &cliNotifier{next: d, stderr: c.stderr, command: c.logger == nil}
+}
 
-func (n *cliNotifier) Notify(_ context.Context, note backup.Notification) error {
-	if note.Kind == backup.NotifyUploadFailed {
+// notifyChannels are the log, mail and webhook channels of cfg.
+func notifyChannels(cfg config, cat backup.Catalog, logger *slog.Logger) []notify.Channel {
+	origin := notify.Origin{Host: cfg.NotifyHost, Location: cfg.Location}
+	return []notify.Channel{
+		&notify.Log{Logger: logger},
+		&notify.Mail{SMTP: cfg.SMTP, Recipients: settingsRecipients(cat), Origin: origin},
+		&notify.Webhook{URL: webhookURL(cfg), Origin: origin},
+	}
+}
+
+// settingsRecipients reads the settings' notification_emails.
+func settingsRecipients(cat backup.Catalog) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		s, err := cat.Settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.NotificationEmails, nil
+	}
+}
+
+// webhookURL is where the webhook's URL comes from: HMSBACKUP_WEBHOOK_URL
+// for now ("" means no webhook).
+func webhookURL(cfg config) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) { return cfg.WebhookURL, nil }
+}
+
+// cliNotifier passes notifications on, and for a command (not serve,
+// which logs) shows on stderr what the command does not report as its
+// own outcome: a failed off-site upload of a completed backup, and a
+// notification that could not be sent.
+type cliNotifier struct {
+	next    backup.Notifier
+	stderr  io.Writer
+	command bool
+}
+
+func (n *cliNotifier) Notify(ctx context.Context, note backup.Notification) error {
+	if n.command && note.Kind == backup.NotifyUploadFailed {
 		fmt.Fprintln(n.stderr, "hmsbackup: warning: "+oneLine(note.Message))
 	}
-	return nil
+	err := n.next.Notify(ctx, note)
+	if err != nil && n.command {
+		fmt.Fprintf(n.stderr, "hmsbackup: warning: the %s notification could not be sent (recorded in the audit trail): %s\n", note.Kind, oneLine(err.Error()))
+	}
+	return err
 }
 
 // openRemotes builds the configured off-site storages. One that cannot be

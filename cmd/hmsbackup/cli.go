@@ -65,7 +65,11 @@ Environment:
                          $HMSBACKUP_DATA_DIR/secret.key, made when first needed)
   HMSBACKUP_LOCK_WAIT    how long to wait for a running backup/restore (default 0: refuse)
   HMSBACKUP_MYSQLDUMP    dump tool (default mariadb-dump, else mysqldump)
-  HMSBACKUP_MYSQL        client used to restore (default mariadb, else mysql)`,
+  HMSBACKUP_MYSQL        client used to restore (default mariadb, else mysql)
+  HMSBACKUP_SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _FROM, _TLS (starttls, tls, none)
+                         mail notifications to the settings' notification_emails
+  HMSBACKUP_WEBHOOK_URL  a Slack/Mattermost-compatible webhook for the same events
+  HMSBACKUP_NOTIFY_HOST  the host name notifications give (default: the system's)`,
 	}
 	root.SetArgs(args)
 	root.SetIn(c.stdin)
@@ -93,6 +97,7 @@ Environment:
 		c.scheduleCommand(),
 		c.serveCommand(),
 		c.statusCommand(),
+		c.notifyCommand(),
 	)
 	return root.ExecuteContext(ctx)
 }

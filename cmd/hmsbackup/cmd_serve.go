@@ -149,8 +149,13 @@ func (a *app) runBackupJob(ctx context.Context, job queue.Job) error {
 		return err
 	}
 	if job.LastAttempt() {
-		a.engine.Notify(context.WithoutCancel(ctx), backup.Notification{Kind: backup.NotifyBackupFailed, Backup: b,
-			Message: fmt.Sprintf("%s backup failed after %d attempts; the last error: %v", job.Args.Source, job.Attempt, err)})
+		kind := backup.NotifyBackupFailed
+		if job.Args.Source == backup.SourceScheduled {
+			kind = backup.NotifyScheduledBackupFailed
+		}
+		a.engine.NotifyAs(context.WithoutCancel(ctx), actor, backup.Notification{Kind: kind, Backup: b,
+			Message: fmt.Sprintf("%s backup failed after %d attempts; the last error: %v", job.Args.Source, job.Attempt, err),
+			Error:   err.Error()})
 	}
 	return err
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/notify"
 )
 
 // config is the environment's settings (PRODUCT.md, "Interfaces that must
@@ -37,6 +39,12 @@ type config struct {
 	// Off-site copies; each is off unless its required settings are set.
 	GDrive gdriveConfig
 	S3     s3Config
+	// Notifications: SMTP (off unless HMSBACKUP_SMTP_HOST is set; the
+	// password is never printed), the webhook URL (it holds a token: never
+	// printed) and the host name subjects give.
+	SMTP       notify.SMTPConfig
+	WebhookURL string
+	NotifyHost string
 }
 
 // gdriveConfig is Google Drive's settings: on when FolderID is set.
@@ -127,6 +135,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.DumpCommand = getenv("HMSBACKUP_MYSQLDUMP")
 	c.ClientCommand = getenv("HMSBACKUP_MYSQL")
+	if c.SMTP, err = loadSMTP(getenv); err != nil {
+		return c, err
+	}
+	if c.WebhookURL = strings.TrimSpace(getenv("HMSBACKUP_WEBHOOK_URL")); c.WebhookURL != "" {
+		if notify.CheckWebhookURL(c.WebhookURL) != nil {
+			// The URL holds a token: the message does not quote it.
+			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_WEBHOOK_URL is not an http:// or https:// URL")
+		}
+	}
+	c.NotifyHost = strings.TrimSpace(getenv("HMSBACKUP_NOTIFY_HOST"))
+	if c.NotifyHost == "" {
+		c.NotifyHost, _ = os.Hostname()
+	}
 	c.Listen = cmp.Or(getenv("HMSBACKUP_LISTEN"), "127.0.0.1:8080")
 	c.JobAttempts = 3
 	if s := getenv("HMSBACKUP_JOB_ATTEMPTS"); s != "" {
@@ -150,4 +171,51 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// smtpVars are the SMTP settings' variables.
+var smtpVars = []string{"HMSBACKUP_SMTP_HOST", "HMSBACKUP_SMTP_PORT", "HMSBACKUP_SMTP_USERNAME",
+	"HMSBACKUP_SMTP_PASSWORD", "HMSBACKUP_SMTP_FROM", "HMSBACKUP_SMTP_TLS"}
+
+// loadSMTP reads the SMTP settings: none at all means mail is off. Errors
+// name the variable and never quote the password.
+func loadSMTP(getenv func(string) string) (notify.SMTPConfig, error) {
+	s := notify.SMTPConfig{
+		Host:     strings.TrimSpace(getenv("HMSBACKUP_SMTP_HOST")),
+		Username: getenv("HMSBACKUP_SMTP_USERNAME"),
+		Password: getenv("HMSBACKUP_SMTP_PASSWORD"),
+		From:     strings.TrimSpace(getenv("HMSBACKUP_SMTP_FROM")),
+	}
+	if s.Host == "" {
+		for _, v := range smtpVars[1:] {
+			if getenv(v) != "" {
+				return s, backup.Errorf(backup.EINVALID, "%s is set but HMSBACKUP_SMTP_HOST is not: give the mail server's host name, or unset the HMSBACKUP_SMTP_* variables", v)
+			}
+		}
+		return s, nil
+	}
+	if notify.CheckHost(s.Host) != nil {
+		return s, backup.Errorf(backup.EINVALID, "HMSBACKUP_SMTP_HOST=%q is not a host name or IP address: give the port in HMSBACKUP_SMTP_PORT", s.Host)
+	}
+	var err error
+	if s.TLS, err = notify.ParseTLSMode(getenv("HMSBACKUP_SMTP_TLS")); err != nil {
+		return s, backup.Errorf(backup.EINVALID, "HMSBACKUP_SMTP_TLS=%q is not a TLS mode: use starttls (the default), tls or none", getenv("HMSBACKUP_SMTP_TLS"))
+	}
+	if p := strings.TrimSpace(getenv("HMSBACKUP_SMTP_PORT")); p != "" {
+		if s.Port, err = strconv.Atoi(p); err != nil || s.Port < 1 || s.Port > 65535 {
+			return s, backup.Errorf(backup.EINVALID, "HMSBACKUP_SMTP_PORT=%q is not a port number (1-65535)", p)
+		}
+	}
+	switch {
+	case s.From == "":
+		return s, backup.Errorf(backup.EINVALID, "HMSBACKUP_SMTP_HOST is set but HMSBACKUP_SMTP_FROM is not: give the sender address, e.g. hmsbackup@hospital.example")
+	case notify.ValidAddress(s.From) != nil:
+		return s, backup.Errorf(backup.EINVALID, "HMSBACKUP_SMTP_FROM=%q is not an e-mail address", s.From)
+	case s.Password != "" && s.Username == "":
+		return s, backup.Errorf(backup.EINVALID, "HMSBACKUP_SMTP_PASSWORD is set but HMSBACKUP_SMTP_USERNAME is not")
+	}
+	if err := s.Validate(); err != nil {
+		return s, backup.Errorf(backup.EINVALID, "SMTP settings (HMSBACKUP_SMTP_*): %v", err)
+	}
+	return s, nil
 }

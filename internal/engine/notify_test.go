@@ -328,7 +328,7 @@ func TestUnsendableNotificationsNeverChangeTheOutcome(t *testing.T) {
 		entries[0].Actor != alice.Name {
 		t.Fatalf("notify audit entries %+v, want one failure for backup %d by %s", entries, b.ID, alice.Name)
 	}
-	for _, want := range []string{"backup_failed notification could not be sent", "mail:", "oncall@hospital.example", "webhook:", "500"} {
+	for _, want := range []string{"backup_failed notification could not be sent", "mail to oncall@hospital.example failed", "webhook POST to 127.0.0.1", "500"} {
 		if !strings.Contains(entries[0].Details, want) {
 			t.Errorf("audit details %q lack %q", entries[0].Details, want)
 		}

@@ -104,8 +104,8 @@ func (c SMTPConfig) Validate() error {
 	if c.Host == "" {
 		return errors.New("host is not set")
 	}
-	if strings.ContainsAny(c.Host, " /:@") && net.ParseIP(c.Host) == nil {
-		return fmt.Errorf("host %q is not a host name or IP address (give the port separately)", c.Host)
+	if err := CheckHost(c.Host); err != nil {
+		return err
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("port %d is not a port number (1-65535)", c.Port)
@@ -124,6 +124,15 @@ func (c SMTPConfig) Validate() error {
 	}
 	if c.Username != "" && c.mode() == TLSNone && !isLoopback(c.Host) {
 		return fmt.Errorf("a username is set with TLS mode none on %s, which would send the password unencrypted over the network: use starttls or tls (or no username for a relay on this host)", c.Host)
+	}
+	return nil
+}
+
+// CheckHost says whether h can be an SMTP server's host: a name or an IP
+// address, without a port.
+func CheckHost(h string) error {
+	if h == "" || (strings.ContainsAny(h, " /:@") && net.ParseIP(h) == nil) {
+		return fmt.Errorf("host %q is not a host name or IP address (give the port separately)", h)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
@@ -29,7 +30,15 @@ type ChannelError struct {
 	Err     error
 }
 
-func (e *ChannelError) Error() string { return e.Channel + ": " + e.Err.Error() }
+// Error names the channel, once: "webhook POST to ..." stays as it is,
+// "connection refused" becomes "mail: connection refused".
+func (e *ChannelError) Error() string {
+	msg := e.Err.Error()
+	if strings.HasPrefix(msg, e.Channel+" ") || strings.HasPrefix(msg, e.Channel+":") {
+		return msg
+	}
+	return e.Channel + ": " + msg
+}
 func (e *ChannelError) Unwrap() error { return e.Err }
 
 // FailedChannels names the channels an error of Dispatcher.Notify says

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/notify"
+)
+
+// notifyCommand holds "notify test": send a test mail to each recipient and
+// a test webhook, and say what became of each.
+func (c *cli) notifyCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "notify", Short: "Notification tools (e-mail, webhook)"}
+	var to []string
+	test := &cobra.Command{
+		Use:   "test",
+		Short: "Send a test mail to each recipient (notification_emails, or --to) and a test webhook; report each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.withApp(cmd.Context(), func(a *app) error { return c.notifyTest(cmd.Context(), a, to) })
+		},
+	}
+	test.Flags().StringArrayVar(&to, "to", nil, "send the test mail to this address instead of notification_emails (repeatable)")
+	cmd.AddCommand(test)
+	return cmd
+}
+
+// notifyTest sends the test notification on each configured channel and
+// prints one line per recipient and for the webhook. It fails, naming
+// what failed, if any did; it is audited either way.
+func (c *cli) notifyTest(ctx context.Context, a *app, to []string) error {
+	cfg := a.cfg
+	origin := notify.Origin{Host: cfg.NotifyHost, Location: cfg.Location}
+	n := backup.Notification{Kind: backup.NotifyTest, Time: time.Now(),
+		Message: fmt.Sprintf("This is a test of hmsbackup's notifications, sent by `hmsbackup notify test` (%s).", a.actor.Name)}
+
+	recipients := to
+	if len(recipients) == 0 {
+		var err error
+		if recipients, err = settingsRecipients(a.catalog)(ctx); err != nil {
+			return fmt.Errorf("read the recipients (notification_emails): %w", err)
+		}
+	}
+	if !cfg.SMTP.Configured() && len(recipients) == 0 && cfg.WebhookURL == "" {
+		return backup.Errorf(backup.EINVALID, "no notification channel is configured: set HMSBACKUP_SMTP_HOST and HMSBACKUP_SMTP_FROM (and notification_emails) for mail, or HMSBACKUP_WEBHOOK_URL for a webhook")
+	}
+
+	var failed []error
+	var report []string
+	line := func(what string, err error) {
+		status := "ok"
+		if err != nil {
+			status = "FAILED: " + oneLine(err.Error())
+			failed = append(failed, err)
+		}
+		fmt.Fprintf(c.stdout, "%-40s %s\n", what, status)
+		report = append(report, what+": "+status)
+	}
+
+	switch {
+	case !cfg.SMTP.Configured() && len(recipients) == 0:
+		fmt.Fprintf(c.stdout, "%-40s %s\n", "mail", "not configured (HMSBACKUP_SMTP_HOST)")
+	case len(recipients) == 0:
+		line("mail", errors.New("mail: no recipients: set notification_emails in the settings, or pass --to"))
+	default:
+		m := &notify.Mail{SMTP: cfg.SMTP, Origin: origin}
+		for _, d := range m.Deliver(ctx, n, recipients) {
+			err := d.Err
+			if err != nil {
+				err = fmt.Errorf("mail to %s: %w", d.To, err)
+			}
+			line("mail to "+d.To, err)
+		}
+	}
+
+	if cfg.WebhookURL == "" {
+		fmt.Fprintf(c.stdout, "%-40s %s\n", "webhook", "not configured (HMSBACKUP_WEBHOOK_URL)")
+	} else {
+		line("webhook", (&notify.Webhook{URL: webhookURL(cfg), Origin: origin}).Notify(ctx, n))
+	}
+
+	err := errors.Join(failed...)
+	entry := &backup.AuditEntry{Actor: a.actor.Name, Action: backup.ActionNotify, Outcome: "success",
+		Details: "test notification: " + strings.Join(report, "; ")}
+	if err != nil {
+		entry.Outcome = "failure"
+	}
+	if aerr := a.catalog.AddAuditEntry(context.WithoutCancel(ctx), entry); aerr != nil {
+		fmt.Fprintf(c.stderr, "hmsbackup: warning: cannot write the audit entry: %s\n", oneLine(aerr.Error()))
+	}
+	if err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "notify test failed (%s)", backup.Count(len(failed), "failure"))
+	}
+	fmt.Fprintln(c.stdout, "Notifications work.")
+	return nil
+}
