@@ -19,6 +19,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
 	"github.com/hmsbackup/hmsbackup/internal/notify"
+	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/settings"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
@@ -32,6 +33,8 @@ type app struct {
 	catalog backup.Catalog
 	engine  *engine.Engine
 	actor   engine.Actor
+	// webhookURL reads the webhook's URL at each send ("" means none).
+	webhookURL func(context.Context) (string, error)
 }
 
 func (a *app) Close() error { return a.catalog.Close() }
@@ -112,7 +115,8 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		StateDir:    cfg.DataDir,
 	}
 	eng.Remotes = openRemotes(ctx, cfg)
-	eng.Notifier = c.notifier(cfg, cat, logger)
+	hookURL := webhookURL(cfg, cat, secret.NewKeyring(c.getenv(secret.EnvKey), cfg.DataDir))
+	eng.Notifier = c.notifier(cfg, cat, hookURL, logger)
 	if n, err := eng.Recover(ctx); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: could not check for backups interrupted by a crash: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
@@ -127,25 +131,20 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		fmt.Fprintf(c.stderr, "hmsbackup: WARNING: the restore of backup %d (%s) into %s started at %s did not finish (the process was killed or its rollback failed), so the database may be incomplete; the data from before it is in pre-restore backup %d (%s): run `hmsbackup restore %d --force`, or restore another backup\n",
 			m.BackupID, m.BackupFilename, m.Database, m.StartedAt.In(cfg.Location).Format(time.RFC3339), m.PreRestoreID, m.PreRestoreFilename, m.PreRestoreID)
 	}
-	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor()}, nil
+	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor(), webhookURL: hookURL}, nil
 }
 
 // notifier is where notifications go: the log, mail to the settings'
 // notification_emails (read at each send, so a settings change applies
 // at once), the webhook; and, for commands, the terminal.
-func (c *cli) notifier(cfg config, cat backup.Catalog, logger *slog.Logger) backup.Notifier {
-	d := &notify.Dispatcher{Channels: notifyChannels(cfg, cat, logger)}
-	return &cliNotifier{next: d, stderr: c.stderr, command: c.logger == nil}
-}
-
-// notifyChannels are the log, mail and webhook channels of cfg.
-func notifyChannels(cfg config, cat backup.Catalog, logger *slog.Logger) []notify.Channel {
+func (c *cli) notifier(cfg config, cat backup.Catalog, hookURL func(context.Context) (string, error), logger *slog.Logger) backup.Notifier {
 	origin := notify.Origin{Host: cfg.NotifyHost, Location: cfg.Location}
-	return []notify.Channel{
+	d := &notify.Dispatcher{Channels: []notify.Channel{
 		&notify.Log{Logger: logger},
 		&notify.Mail{SMTP: cfg.SMTP, Recipients: settingsRecipients(cat), Origin: origin},
-		&notify.Webhook{URL: webhookURL(cfg), Origin: origin},
-	}
+		&notify.Webhook{URL: hookURL, Origin: origin},
+	}}
+	return &cliNotifier{next: d, stderr: c.stderr, command: c.logger == nil}
 }
 
 // settingsRecipients reads the settings' notification_emails.
@@ -159,10 +158,28 @@ func settingsRecipients(cat backup.Catalog) func(context.Context) ([]string, err
 	}
 }
 
-// webhookURL is where the webhook's URL comes from: HMSBACKUP_WEBHOOK_URL
-// for now ("" means no webhook).
-func webhookURL(cfg config) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) { return cfg.WebhookURL, nil }
+// webhookURL is where the webhook's URL comes from, read at each send:
+// HMSBACKUP_WEBHOOK_URL if set (the environment wins), else the settings'
+// sealed webhook_url, opened with the secret key; "" means no webhook.
+// Its errors never hold the URL.
+func webhookURL(cfg config, cat backup.Catalog, keys *secret.Keyring) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if cfg.WebhookURL != "" {
+			return cfg.WebhookURL, nil
+		}
+		s, err := cat.Settings(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(s.WebhookURLEnc) == 0 {
+			return "", nil
+		}
+		u, err := keys.Open("webhook_url", s.WebhookURLEnc)
+		if err != nil {
+			return "", fmt.Errorf("the webhook_url setting cannot be opened with this secret key (HMSBACKUP_SECRET_KEY or secret.key in the data directory): %w", err)
+		}
+		return string(u), nil
+	}
 }
 
 // cliNotifier passes notifications on, and for a command (not serve,

@@ -47,8 +47,9 @@ func (c *cli) notifyTest(ctx context.Context, a *app, to []string) error {
 			return fmt.Errorf("read the recipients (notification_emails): %w", err)
 		}
 	}
-	if !cfg.SMTP.Configured() && len(recipients) == 0 && cfg.WebhookURL == "" {
-		return backup.Errorf(backup.EINVALID, "no notification channel is configured: set HMSBACKUP_SMTP_HOST and HMSBACKUP_SMTP_FROM (and notification_emails) for mail, or HMSBACKUP_WEBHOOK_URL for a webhook")
+	hook, hookErr := a.webhookURL(ctx)
+	if !cfg.SMTP.Configured() && len(recipients) == 0 && hook == "" && hookErr == nil {
+		return backup.Errorf(backup.EINVALID, "no notification channel is configured: set HMSBACKUP_SMTP_HOST and HMSBACKUP_SMTP_FROM (and notification_emails) for mail, or the webhook_url setting (or HMSBACKUP_WEBHOOK_URL) for a webhook")
 	}
 
 	var failed []error
@@ -79,10 +80,13 @@ func (c *cli) notifyTest(ctx context.Context, a *app, to []string) error {
 		}
 	}
 
-	if cfg.WebhookURL == "" {
-		fmt.Fprintf(c.stdout, "%-40s %s\n", "webhook", "not configured (HMSBACKUP_WEBHOOK_URL)")
-	} else {
-		line("webhook", (&notify.Webhook{URL: webhookURL(cfg), Origin: origin}).Notify(ctx, n))
+	switch {
+	case hookErr != nil:
+		line("webhook", hookErr)
+	case hook == "":
+		fmt.Fprintf(c.stdout, "%-40s %s\n", "webhook", "not configured (webhook_url setting, HMSBACKUP_WEBHOOK_URL)")
+	default:
+		line("webhook", (&notify.Webhook{URL: a.webhookURL, Origin: origin}).Notify(ctx, n))
 	}
 
 	err := errors.Join(failed...)

@@ -322,3 +322,36 @@ func TestBackupNotificationsThroughTheCLI(t *testing.T) {
 		t.Errorf("audited unsent notifications %v, want %v", kinds, w)
 	}
 }
+
+// The webhook_url setting (sealed) and notification_emails set with
+// `settings set` are what notifications use; HMSBACKUP_WEBHOOK_URL wins
+// over the setting.
+func TestNotificationsUseTheSettings(t *testing.T) {
+	srv := startRelay(t)
+	hook := startWebhook(t, http.StatusOK)
+	env := notifyEnv(t, srv, "")
+	mustOK(t, cliRun(t, env, "list"))
+	r := mustOK(t, cliRunIn(t, env, hook.url()+"\n", false, "settings", "set", "webhook_url=-", "notification_emails=alice@hospital.example,bob@hospital.example"))
+	noCLISecrets(t, r)
+	noCLISecrets(t, mustOK(t, cliRun(t, env, "notify", "test")))
+	if ev := hook.events(); !slices.Equal(ev, []string{"test"}) {
+		t.Errorf("webhook events %v, want the test from the setting's URL", ev)
+	}
+	if n := len(srv.Messages()); n != 2 {
+		t.Errorf("the relay got %d mails, want one to each of the settings' recipients", n)
+	}
+	other := startWebhook(t, http.StatusOK)
+	env["HMSBACKUP_WEBHOOK_URL"] = other.url()
+	mustOK(t, cliRun(t, env, "notify", "test"))
+	if len(other.events()) != 1 || len(hook.events()) != 1 {
+		t.Errorf("with HMSBACKUP_WEBHOOK_URL set: env hook %v, setting's hook %v; want the environment's only", other.events(), hook.events())
+	}
+	// A sealed URL that cannot be opened (another key) is a failed channel, not a leak.
+	delete(env, "HMSBACKUP_WEBHOOK_URL")
+	env["HMSBACKUP_SECRET_KEY"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	r = cliRun(t, env, "notify", "test")
+	noCLISecrets(t, r)
+	if exitCode(r.err) != 6 || !strings.Contains(r.stderr, "webhook_url setting cannot be opened") {
+		t.Errorf("with another secret key: exit %d, %q", exitCode(r.err), r.stderr)
+	}
+}
