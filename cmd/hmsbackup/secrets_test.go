@@ -130,7 +130,10 @@ func TestToolsGetNoSecretsAndKill9LeavesNoneOnDisk(t *testing.T) {
 	dataDir := t.TempDir()
 	env := map[string]string{
 		"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn,
-		"HMSBACKUP_SMTP_PASSWORD": otherSecret,
+		// A whole SMTP configuration (a password alone is refused), whose
+		// password the tools must not get either.
+		"HMSBACKUP_SMTP_HOST": "127.0.0.1", "HMSBACKUP_SMTP_USERNAME": "hmsbackup",
+		"HMSBACKUP_SMTP_FROM": "backup@hospital.example", "HMSBACKUP_SMTP_PASSWORD": otherSecret,
 	}
 	// What an older version killed mid-run left: a defaults file.
 	tmp := filepath.Join(dataDir, "tmp")
