@@ -13,15 +13,14 @@ import (
 // operation that sends it (a mail server that does not answer).
 const notifyTimeout = 2 * time.Minute
 
-// systemActor is who sends notifications nobody asked for.
-var systemActor = Actor{Name: "system"}
-
 // Notify tells people about something the engine's caller found (a queued
 // backup that failed its last attempt, a cleanup that failed). Like the
 // engine's own notifications, one that cannot be sent is logged and
-// audited (action "notify", outcome failure), never returned: it must not
-// hide or change the outcome it is about.
-func (e *Engine) Notify(ctx context.Context, n backup.Notification) { e.notify(ctx, systemActor, n) }
+// audited (action "notify", outcome failure, actor "system"), never
+// returned: it must not hide or change the outcome it is about.
+func (e *Engine) Notify(ctx context.Context, n backup.Notification) {
+	e.notify(ctx, Actor{Name: "system"}, n)
+}
 
 // NotifyAs is Notify with the actor the audit names if the notification
 // cannot be sent.
