@@ -190,7 +190,7 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 	res.PreRestoreDuration = time.Since(start)
 	e.audit(ctx, req.Actor, backup.ActionCreate, pre, err, createDetails(pre))
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return fmt.Errorf("restore interrupted while taking the pre-restore backup; the database was not touched: %w", err)
 		}
 		return fmt.Errorf("restore aborted, the database was not touched: the pre-restore backup failed: %w", err)
@@ -241,7 +241,7 @@ func (e *Engine) restore(ctx context.Context, req RestoreRequest, b *backup.Back
 		e.logger().Error("rollback completed but the restore marker remains", "err", err)
 	}
 	failed := "failed"
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(restoreErr, context.Canceled) {
 		failed = "was interrupted"
 	}
 	return backup.Wrap(restoreErr, backup.ErrorCode(restoreErr),

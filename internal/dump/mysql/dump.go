@@ -158,7 +158,7 @@ func (d *Dumper) Dump(ctx context.Context, w io.Writer) error {
 	}
 	waitErr := cmd.Wait()
 
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || interruptedBySignal(waitErr) {
 		return d.interrupted(ctx, "dump")
 	}
 	if writeErr != nil {

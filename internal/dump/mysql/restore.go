@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -110,7 +112,7 @@ func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
 		// The copy may be blocked in r.Read; do not wait for it.
 	}
 
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || interruptedBySignal(waitErr) {
 		return d.interrupted(ctx, "restore")
 	}
 	if res.readErr != nil {
@@ -174,11 +176,23 @@ func (d *Dumper) clientFailure(err error, stderr []byte, what string) error {
 	return backup.Wrap(err, code, "%s %s: %s", d.clientCmd, what, msg)
 }
 
-// interrupted is the error for a run that ctx ended. It does not say what
-// state a restore left the database in: the caller knows (Untouched, or
-// rolled back).
+// interrupted is the error for a run that ctx ended, or whose tool was
+// interrupted (Ctrl-C reaches the whole process group, and the tool may
+// die of it before ctx ends); it wraps context.Canceled then. It does not
+// say what state a restore left the database in: the caller knows
+// (Untouched, or rolled back).
 func (d *Dumper) interrupted(ctx context.Context, what string) error {
-	return backup.Wrap(ctx.Err(), backup.EINTERNAL, "the %s of MySQL database %q was interrupted", what, d.db)
+	return backup.Wrap(cmp.Or(ctx.Err(), context.Canceled), backup.EINTERNAL, "the %s of MySQL database %q was interrupted", what, d.db)
+}
+
+// interruptedBySignal reports whether a tool died of SIGINT or SIGTERM.
+func interruptedBySignal(waitErr error) bool {
+	var exitErr *exec.ExitError
+	if !errors.As(waitErr, &exitErr) {
+		return false
+	}
+	ws, ok := exitErr.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && (ws.Signal() == syscall.SIGINT || ws.Signal() == syscall.SIGTERM)
 }
 
 // schemaObject is one thing in the database that Restore drops.
