@@ -35,6 +35,7 @@ type app struct {
 	actor   engine.Actor
 	// webhookURL reads the webhook's URL at each send ("" means none).
 	webhookURL func(context.Context) (string, error)
+	notifier   *cliNotifier
 }
 
 func (a *app) Close() error { return a.catalog.Close() }
@@ -116,7 +117,8 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	}
 	eng.Remotes = openRemotes(ctx, cfg)
 	hookURL := webhookURL(cfg, cat, secret.NewKeyring(c.getenv(secret.EnvKey), cfg.DataDir))
-	eng.Notifier = c.notifier(cfg, cat, hookURL, logger)
+	notifier := c.notifier(cfg, cat, hookURL, logger)
+	eng.Notifier = notifier
 	if n, err := eng.Recover(ctx); err != nil {
 		fmt.Fprintf(c.stderr, "hmsbackup: warning: could not check for backups interrupted by a crash: %s\n", oneLine(err.Error()))
 	} else if n > 0 {
@@ -131,20 +133,20 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		fmt.Fprintf(c.stderr, "hmsbackup: WARNING: the restore of backup %d (%s) into %s started at %s did not finish (the process was killed or its rollback failed), so the database may be incomplete; the data from before it is in pre-restore backup %d (%s): run `hmsbackup restore %d --force`, or restore another backup\n",
 			m.BackupID, m.BackupFilename, m.Database, m.StartedAt.In(cfg.Location).Format(time.RFC3339), m.PreRestoreID, m.PreRestoreFilename, m.PreRestoreID)
 	}
-	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor(), webhookURL: hookURL}, nil
+	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor(), webhookURL: hookURL, notifier: notifier}, nil
 }
 
 // notifier is where notifications go: the log, mail to the settings'
 // notification_emails (read at each send, so a settings change applies
 // at once), the webhook; and, for commands, the terminal.
-func (c *cli) notifier(cfg config, cat backup.Catalog, hookURL func(context.Context) (string, error), logger *slog.Logger) backup.Notifier {
+func (c *cli) notifier(cfg config, cat backup.Catalog, hookURL func(context.Context) (string, error), logger *slog.Logger) *cliNotifier {
 	origin := notify.Origin{Host: cfg.NotifyHost, Location: cfg.Location}
 	d := &notify.Dispatcher{Channels: []notify.Channel{
 		&notify.Log{Logger: logger},
 		&notify.Mail{SMTP: cfg.SMTP, Recipients: settingsRecipients(cat), Origin: origin},
 		&notify.Webhook{URL: hookURL, Origin: origin},
 	}}
-	return &cliNotifier{next: d, stderr: c.stderr, command: c.logger == nil}
+	return &cliNotifier{next: d, dispatcher: d, stderr: c.stderr, command: c.logger == nil}
 }
 
 // settingsRecipients reads the settings' notification_emails.
@@ -187,9 +189,13 @@ func webhookURL(cfg config, cat backup.Catalog, keys *secret.Keyring) func(conte
 // own outcome: a failed off-site upload of a completed backup, and a
 // notification that could not be sent.
 type cliNotifier struct {
-	next    backup.Notifier
-	stderr  io.Writer
-	command bool
+	next       backup.Notifier
+	dispatcher *notify.Dispatcher
+	stderr     io.Writer
+	command    bool
+	// retry, if set (serve), queues the channels that failed for another
+	// try.
+	retry func(ctx context.Context, note backup.Notification, channels []string)
 }
 
 func (n *cliNotifier) Notify(ctx context.Context, note backup.Notification) error {
@@ -197,6 +203,12 @@ func (n *cliNotifier) Notify(ctx context.Context, note backup.Notification) erro
 		fmt.Fprintln(n.stderr, "hmsbackup: warning: "+oneLine(note.Message))
 	}
 	err := n.next.Notify(ctx, note)
+	if failed := notify.FailedChannels(err); len(failed) > 0 && n.retry != nil {
+		if note.Time.IsZero() {
+			note.Time = time.Now()
+		}
+		n.retry(ctx, note, failed)
+	}
 	if err != nil && n.command {
 		fmt.Fprintf(n.stderr, "hmsbackup: warning: the %s notification could not be sent (recorded in the audit trail): %s\n", note.Kind, oneLine(err.Error()))
 	}

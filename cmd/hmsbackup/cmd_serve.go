@@ -42,11 +42,23 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 		RetryDelay:  a.cfg.JobRetryDelay,
 		Logger:      log.With("component", "queue"),
 		Handler:     a.runBackupJob,
+		NotifyHandler: func(ctx context.Context, args queue.NotifyArgs) error {
+			return a.notifier.dispatcher.Only(args.Channels).Notify(ctx, args.Notification)
+		},
 	})
 	if err != nil {
 		return err
 	}
 	defer q.Close()
+	// A notification that cannot be sent is tried again by the queue, on
+	// the channels that failed.
+	a.notifier.retry = func(ctx context.Context, note backup.Notification, channels []string) {
+		if err := q.EnqueueNotification(context.WithoutCancel(ctx), queue.NotifyArgs{Notification: note, Channels: channels}); err != nil {
+			log.Error("cannot queue a notification for a retry", "kind", note.Kind, "err", err)
+		} else {
+			log.Warn("notification queued for a retry", "kind", note.Kind, "channels", channels)
+		}
+	}
 
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -200,5 +201,45 @@ func TestServeStopsAndRecoversJobs(t *testing.T) {
 				t.Errorf("job %d: %+v %v", job, st, err)
 			}
 		})
+	}
+}
+
+// Issue 8: a notification the server cannot send (the webhook answers
+// 500) is tried again by the queue, on the failed channel, until it goes
+// through.
+func TestServeRetriesANotificationThatFailed(t *testing.T) {
+	bin := buildBinary(t)
+	var mu sync.Mutex
+	var events []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p struct {
+			Event string `json:"event"`
+		}
+		json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, p.Event)
+		if len(events) == 1 {
+			http.Error(w, "try later", http.StatusInternalServerError)
+		}
+	}))
+	defer hook.Close()
+	dataDir := t.TempDir()
+	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_DB_DSN": filepath.Join(t.TempDir(), "missing", "hms.db"),
+		"HMSBACKUP_JOB_ATTEMPTS": "1", "HMSBACKUP_JOB_RETRY_DELAY": "100ms", "HMSBACKUP_WEBHOOK_URL": hook.URL}
+	_, logs := startServe(t, bin, env)
+	enqueue(t, dataDir)
+	waitFor(t, "the notification to be sent again", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(events) >= 2
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if events[0] != "backup_failed" || events[1] != "backup_failed" {
+		t.Errorf("webhook received %v, want backup_failed twice (the second a retry)", events)
+	}
+	if !strings.Contains(logs.String(), "notification queued for a retry") {
+		t.Errorf("no retry in the log:\n%s", logs.String())
 	}
 }

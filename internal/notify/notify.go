@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -85,6 +86,18 @@ var _ backup.Notifier = (*Dispatcher)(nil)
 // each a *ChannelError naming its channel (see FailedChannels), so the
 // channels that worked need not be tried again. One channel's failure
 // never stops the others.
+// Only is the dispatcher over the channels named (a retry of those that
+// failed).
+func (d *Dispatcher) Only(names []string) *Dispatcher {
+	only := &Dispatcher{}
+	for _, c := range d.Channels {
+		if slices.Contains(names, c.Name()) {
+			only.Channels = append(only.Channels, c)
+		}
+	}
+	return only
+}
+
 func (d *Dispatcher) Notify(ctx context.Context, n backup.Notification) error {
 	errs := make([]error, len(d.Channels))
 	var wg sync.WaitGroup

@@ -63,6 +63,20 @@ type Enqueuer interface {
 	EnqueueBackup(ctx context.Context, args BackupArgs) (id int64, duplicate bool, err error)
 }
 
+// NotifyArgs are a notification job's: a notification to send again on
+// the channels that failed.
+type NotifyArgs struct {
+	Notification backup.Notification `json:"notification"`
+	Channels     []string            `json:"channels"`
+}
+
+// Kind names notification jobs in the queue's table.
+func (NotifyArgs) Kind() string { return "notify" }
+
+// NotifyHandler sends a notification job's notification once; an error
+// makes the queue try again later (NotifyAttempts in all).
+type NotifyHandler func(ctx context.Context, args NotifyArgs) error
+
 // Config configures a Queue. Zero values take the defaults.
 type Config struct {
 	CatalogPath string        // the catalog's SQLite file (already migrated)
@@ -76,15 +90,21 @@ type Config struct {
 	// Handler runs backup jobs. Without one the Queue only inserts and
 	// reads jobs (the CLI); Start is then an error.
 	Handler Handler
+	// NotifyHandler resends notifications that could not be sent; nil:
+	// they are not retried.
+	NotifyHandler NotifyHandler
+	// NotifyAttempts is how often a notification is tried again; default 5.
+	NotifyAttempts int
 }
 
 // Queue is the River-backed job queue on the catalog file.
 type Queue struct {
-	db       *sql.DB
-	client   *river.Client[*sql.Tx]
-	attempts int
-	logger   *slog.Logger
-	working  bool
+	db             *sql.DB
+	client         *river.Client[*sql.Tx]
+	attempts       int
+	notifyAttempts int
+	logger         *slog.Logger
+	working        bool
 }
 
 var _ Enqueuer = (*Queue)(nil)
@@ -127,15 +147,23 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
 	}
-	q := &Queue{db: db, attempts: cfg.Attempts, logger: cfg.Logger}
+	if cfg.NotifyAttempts <= 0 {
+		cfg.NotifyAttempts = 5
+	}
+	q := &Queue{db: db, attempts: cfg.Attempts, notifyAttempts: cfg.NotifyAttempts, logger: cfg.Logger}
 	if cfg.Handler != nil {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &backupWorker{handle: cfg.Handler})
 		river.AddWorker(workers, &wakeWorker{})
+		if cfg.NotifyHandler != nil {
+			river.AddWorker(workers, &notifyWorker{send: cfg.NotifyHandler})
+		}
 		rc.Workers = workers
 		// One backup at a time per node: the engine's lock would refuse a
 		// second one anyway.
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}}
+		// Notifications have their own worker: a retry must not wait for
+		// a long backup.
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}, notifyQueue: {MaxWorkers: 1}}
 		q.working = true
 	}
 	client, err := river.NewClient(pollDriver{riversqlite.New(db)}, rc)
@@ -332,6 +360,27 @@ type backupWorker struct {
 
 func (w *backupWorker) Work(ctx context.Context, job *river.Job[BackupArgs]) error {
 	return w.handle(ctx, Job{ID: job.ID, Attempt: job.Attempt, MaxAttempts: job.MaxAttempts, Args: job.Args})
+}
+
+// EnqueueNotification queues a notification to be sent again on the
+// channels named, until it goes through or its attempts are used up.
+func (q *Queue) EnqueueNotification(ctx context.Context, args NotifyArgs) error {
+	if _, err := q.client.Insert(ctx, args, &river.InsertOpts{MaxAttempts: q.notifyAttempts, Queue: notifyQueue}); err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "queue the %s notification for a retry", args.Notification.Kind)
+	}
+	return nil
+}
+
+// notifyQueue is the River queue of notification jobs.
+const notifyQueue = "notify"
+
+type notifyWorker struct {
+	river.WorkerDefaults[NotifyArgs]
+	send NotifyHandler
+}
+
+func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	return w.send(ctx, job.Args)
 }
 
 // Wake makes the workers look for new jobs now: another process (the CLI)
