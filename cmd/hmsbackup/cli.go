@@ -93,6 +93,9 @@ Environment:
 		c.scheduleCommand(),
 		c.serveCommand(),
 		c.statusCommand(),
+		c.userCommand(),
+		c.roleCommand(),
+		c.tokenCommand(),
 	)
 	return root.ExecuteContext(ctx)
 }
