@@ -6,7 +6,6 @@
 package identity
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -124,5 +123,5 @@ func joinPermissions(perms []Permission) string {
 	if len(s) == 0 {
 		return "(none)"
 	}
-	return fmt.Sprint(strings.Join(s, ", "))
+	return strings.Join(s, ", ")
 }

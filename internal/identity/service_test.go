@@ -159,7 +159,12 @@ func TestTokensAuthenticate(t *testing.T) {
 	if err != nil || gotU.ID != u.ID || gotT.LastUsedAt == nil {
 		t.Fatalf("AuthenticateToken = %+v, %+v, %v", gotU, gotT, err)
 	}
-	for _, bad := range []string{"", "hms_", secret[:len(secret)-1] + "A", "Bearer " + secret} {
+	// Another well-formed token: the last character holds 4 bits (A, E, I, ...).
+	changed := secret[:len(secret)-1] + "A"
+	if changed == secret {
+		changed = secret[:len(secret)-1] + "E"
+	}
+	for _, bad := range []string{"", "hms_", changed, "Bearer " + secret} {
 		_, _, err := f.svc.AuthenticateToken(ctx, bad)
 		wantCode(t, err, backup.EUNAUTHORIZED)
 	}
