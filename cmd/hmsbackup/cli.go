@@ -98,6 +98,9 @@ Environment:
 		c.serveCommand(),
 		c.statusCommand(),
 		c.notifyCommand(),
+		c.userCommand(),
+		c.roleCommand(),
+		c.tokenCommand(),
 	)
 	return root.ExecuteContext(ctx)
 }

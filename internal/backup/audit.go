@@ -17,6 +17,21 @@ const (
 	// ActionNotify records a notification that could not be sent (or a
 	// notify test).
 	ActionNotify Action = "notify"
+
+	// Users, roles and API tokens (internal/identity). Their details name
+	// the user, role or token id, never a password or a token.
+	ActionUserAdd      Action = "user.add"
+	ActionUserList     Action = "user.list"
+	ActionUserDisable  Action = "user.disable"
+	ActionUserEnable   Action = "user.enable"
+	ActionUserPassword Action = "user.password" // a password set or reset
+	ActionRoleList     Action = "role.list"
+	ActionRoleAdd      Action = "role.add"
+	ActionRoleDelete   Action = "role.delete"
+	ActionTokenCreate  Action = "token.create"
+	ActionTokenList    Action = "token.list"
+	ActionTokenRevoke  Action = "token.revoke"
+	ActionSignIn       Action = "sign-in" // a password sign-in, failed ones too
 )
 
 // AuditEntry is one row of backup_logs: who did what to which backup, when,
@@ -30,6 +45,10 @@ type AuditEntry struct {
 	Outcome   string    `json:"outcome"` // "success" or "failure"
 	Details   string    `json:"details"`
 	CreatedAt time.Time `json:"created_at"`
+	// SourceAddress and UserAgent say where a web or API request came
+	// from; both are empty for the CLI and the scheduler.
+	SourceAddress string `json:"source_address"`
+	UserAgent     string `json:"user_agent"`
 }
 
 // AuditFilter selects audit entries; zero fields match all. Newest first.

@@ -21,11 +21,12 @@ func (c *Catalog) AddAuditEntry(ctx context.Context, e *backup.AuditEntry) error
 	var id int64
 	err := c.write(func() error {
 		return c.db.QueryRowContext(ctx, `
-			INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO backup_logs (backup_id, user_id, actor, action, outcome, details, created_at, updated_at,
+				source_address, user_agent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING id`,
 			nullInt64(e.BackupID), nullInt64(e.UserID), e.Actor, string(e.Action), e.Outcome, e.Details,
-			formatTime(now), formatTime(now),
+			formatTime(now), formatTime(now), e.SourceAddress, e.UserAgent,
 		).Scan(&id)
 	})
 	if err != nil {
@@ -59,7 +60,7 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 		limit = f.Limit
 	}
 	rows, err := c.db.QueryContext(ctx, `
-		SELECT id, backup_id, user_id, actor, action, outcome, details, created_at
+		SELECT id, backup_id, user_id, actor, action, outcome, details, created_at, source_address, user_agent
 		FROM backup_logs`+cond+`
 		ORDER BY created_at DESC, id DESC LIMIT ?`,
 		append(args, limit)...)
@@ -74,7 +75,8 @@ func (c *Catalog) FindAuditEntries(ctx context.Context, f backup.AuditFilter) ([
 			backupID, userID  sql.NullInt64
 			action, createdAt string
 		)
-		if err := rows.Scan(&e.ID, &backupID, &userID, &e.Actor, &action, &e.Outcome, &e.Details, &createdAt); err != nil {
+		if err := rows.Scan(&e.ID, &backupID, &userID, &e.Actor, &action, &e.Outcome, &e.Details, &createdAt,
+			&e.SourceAddress, &e.UserAgent); err != nil {
 			return nil, c.wrap(err, "find audit entries")
 		}
 		e.Action = backup.Action(action)
