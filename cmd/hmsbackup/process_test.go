@@ -362,6 +362,9 @@ func TestOneOperationPerDatabaseAcrossDataDirectories(t *testing.T) {
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	cmd.Wait()
+	// The server drops the dead process's lock when it notices its
+	// connection is gone, a moment later: the backup may wait for it.
+	second["HMSBACKUP_LOCK_WAIT"] = "30s"
 	mustOK(t, cliRun(t, second, "create"))
 }
 
