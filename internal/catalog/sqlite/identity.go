@@ -66,20 +66,8 @@ func (c *Catalog) FindUserByID(ctx context.Context, id int64) (*identity.User, e
 
 // Users returns every user, by name regardless of case.
 func (c *Catalog) Users(ctx context.Context) ([]*identity.User, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name, id`)
+	us, err := collect(scanUser)(c.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name, id`))
 	if err != nil {
-		return nil, c.wrap(err, "list users")
-	}
-	defer rows.Close()
-	us := []*identity.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, c.wrap(err, "list users")
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, c.wrap(err, "list users")
 	}
 	return us, nil
@@ -162,21 +150,9 @@ func parseNullTime(s sql.NullString) (*time.Time, error) {
 
 // Roles returns every role, built-in ones first, then by name.
 func (c *Catalog) Roles(ctx context.Context) ([]identity.Role, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT name, permissions, built_in FROM roles
-		ORDER BY built_in DESC, CASE name WHEN 'admin' THEN 1 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 3 ELSE 4 END, name`)
+	rs, err := collect(scanRole)(c.db.QueryContext(ctx, `SELECT name, permissions, built_in FROM roles
+		ORDER BY built_in DESC, CASE name WHEN 'admin' THEN 1 WHEN 'operator' THEN 2 WHEN 'viewer' THEN 3 ELSE 4 END, name`))
 	if err != nil {
-		return nil, c.wrap(err, "list roles")
-	}
-	defer rows.Close()
-	rs := []identity.Role{}
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, c.wrap(err, "list roles")
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, c.wrap(err, "list roles")
 	}
 	return rs, nil
@@ -317,20 +293,8 @@ func (c *Catalog) Tokens(ctx context.Context, userID *int64) ([]*identity.Token,
 	if userID != nil {
 		q, args = q+` WHERE t.user_id = ?`, append(args, *userID)
 	}
-	rows, err := c.db.QueryContext(ctx, q+` ORDER BY t.id`, args...)
+	ts, err := collect(scanToken)(c.db.QueryContext(ctx, q+` ORDER BY t.id`, args...))
 	if err != nil {
-		return nil, c.wrap(err, "list API tokens")
-	}
-	defer rows.Close()
-	ts := []*identity.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, c.wrap(err, "list API tokens")
-		}
-		ts = append(ts, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, c.wrap(err, "list API tokens")
 	}
 	return ts, nil
@@ -389,4 +353,24 @@ func scanToken(r rowScanner) (*identity.Token, error) {
 		return nil, err
 	}
 	return &t, nil
+}
+
+// collect returns a function that takes a query's result and scans every
+// row with scan, closing the rows: collect(scanUser)(db.QueryContext(...)).
+func collect[T any](scan func(rowScanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
 }
