@@ -64,7 +64,7 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 	if err != nil {
 		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot listen on %s (HMSBACKUP_LISTEN): is another server running there?", a.cfg.Listen)
 	}
-	srv := &http.Server{Handler: healthHandler(q), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.healthHandler(q), ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 
@@ -105,8 +105,11 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 	return nil
 }
 
-// healthHandler answers /healthz: 200 when the catalog and queue answer.
-func healthHandler(q *queue.Queue) http.Handler {
+// healthHandler answers, without sign-in and revealing nothing else,
+// /healthz (200 while the process and its queue answer) and /readyz (200
+// while the catalog answers and the newest good backup is younger than
+// max_backup_age; else 503), for load balancers and monitoring.
+func (a *app) healthHandler(q *queue.Queue) http.Handler {
 	mux := http.NewServeMux()
 	// POST /wake: `create --queue` has queued a job; start it now rather
 	// than at the next poll. It only makes the workers look.
@@ -118,14 +121,31 @@ func healthHandler(q *queue.Queue) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		depth, err := q.Depth(r.Context())
-		if err != nil {
-			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+		if _, err := q.Depth(r.Context()); err != nil {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "ok\nqueued jobs: %d\n", depth)
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !a.ready(r.Context()) {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
 	})
 	return mux
+}
+
+// ready reports whether the catalog answers and the newest good backup is
+// younger than the settings' max_backup_age.
+func (a *app) ready(ctx context.Context) bool {
+	s, err := a.catalog.Settings(ctx)
+	if err != nil {
+		return false
+	}
+	b, _, err := lastGood(ctx, a.catalog)
+	return err == nil && b != nil && time.Since(backupTime(b)) <= time.Duration(s.MaxBackupAge)
 }
 
 // runBackupJob runs one attempt of a queued backup. Failures are notified

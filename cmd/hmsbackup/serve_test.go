@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,13 @@ func (s *syncBuffer) String() string {
 // startServe runs `hmsbackup serve` on a free port and waits for /healthz.
 func startServe(t *testing.T, bin string, env map[string]string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
+	cmd, logs, _ := startServeAt(t, bin, env)
+	return cmd, logs
+}
+
+// startServeAt is startServe, also returning the address it listens on.
+func startServeAt(t *testing.T, bin string, env map[string]string) (*exec.Cmd, *syncBuffer, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func startServe(t *testing.T, bin string, env map[string]string) (*exec.Cmd, *sy
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	return cmd, logs
+	return cmd, logs, addr
 }
 
 // enqueue queues a manual backup job in the data dir's catalog, as the
@@ -241,5 +249,34 @@ func TestServeRetriesANotificationThatFailed(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "notification queued for a retry") {
 		t.Errorf("no retry in the log:\n%s", logs.String())
+	}
+}
+
+// Issue 9: /readyz answers 503 until there is a good backup younger than
+// max_backup_age, then 200; /healthz and /readyz say nothing else.
+func TestServeReadiness(t *testing.T) {
+	bin := buildBinary(t)
+	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir()}
+	mustOK(t, cliRun(t, env, "list"))
+	_, _, addr := startServeAt(t, bin, env)
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/readyz"); code != 503 || strings.TrimSpace(body) != "not ready" {
+		t.Errorf("/readyz without a backup: %d %q", code, body)
+	}
+	mustOK(t, cliRun(t, env, "create"))
+	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("/readyz after a backup: %d %q", code, body)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", code, body)
 	}
 }
