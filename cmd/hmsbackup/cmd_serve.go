@@ -15,6 +15,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
+	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
 	"github.com/hmsbackup/hmsbackup/internal/scheduler"
 )
@@ -36,6 +37,9 @@ func (c *cli) serveCommand() *cobra.Command {
 // it, and the engine records it failed) and returns.
 func (c *cli) serve(ctx context.Context, a *app) error {
 	log := c.logger
+	if err := c.firstAdmin(ctx, a); err != nil {
+		return err
+	}
 	q, err := queue.Open(ctx, queue.Config{
 		CatalogPath: filepath.Join(a.cfg.DataDir, "catalog.db"),
 		Attempts:    a.cfg.JobAttempts,
@@ -102,6 +106,30 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 		return qerr
 	}
 	log.Info("hmsbackup serve stopped")
+	return nil
+}
+
+// firstAdmin creates the user admin (role admin) when the catalog has no
+// user yet, and prints its generated password once, to stderr only (never
+// to the log lines, the catalog or the audit trail).
+func (c *cli) firstAdmin(ctx context.Context, a *app) error {
+	store, ok := a.catalog.(interface {
+		identity.Store
+		identity.Auditor
+	})
+	if !ok {
+		return nil
+	}
+	users, err := store.Users(ctx)
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	svc := identity.New(store, store, identity.DefaultParams(), c.logger)
+	_, password, err := svc.AddUser(ctx, identity.Actor{Name: "serve"}, "admin", "admin", "")
+	if err != nil {
+		return fmt.Errorf("create the first user, admin: %w", err)
+	}
+	fmt.Fprintf(c.stderr, "\nCreated the first user: admin, password: %s\nIt is shown this once: keep it, or set another with `hmsbackup user passwd admin`.\n\n", password)
 	return nil
 }
 

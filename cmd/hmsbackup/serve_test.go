@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
+	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
 )
 
@@ -258,7 +261,30 @@ func TestServeReadiness(t *testing.T) {
 	bin := buildBinary(t)
 	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir()}
 	mustOK(t, cliRun(t, env, "list"))
-	_, _, addr := startServeAt(t, bin, env)
+	cmd, logs, addr := startServeAt(t, bin, env)
+	// The first serve made the user admin and printed its password, once.
+	m := regexp.MustCompile(`Created the first user: admin, password: (\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no first admin in serve's output:\n%s", logs.String())
+	}
+	cat, err := catalogsqlite.Open(context.Background(), filepath.Join(env["HMSBACKUP_DATA_DIR"], "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := identity.New(cat, cat, identity.DefaultParams(), nil)
+	if _, err := svc.SignIn(context.Background(), identity.Actor{Name: "test"}, "admin", m[1]); err != nil {
+		t.Errorf("sign-in with the printed password: %v", err)
+	}
+	cat.Close()
+	if audit := mustOK(t, cliRun(t, env, "audit", "--json")).stdout; strings.Contains(audit, m[1]) {
+		t.Errorf("the first admin's password is in the audit trail")
+	}
+	syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+	cmd.Wait()
+	_, logs, addr = startServeAt(t, bin, env)
+	if strings.Contains(logs.String(), "Created the first user") {
+		t.Errorf("a second serve made another first user:\n%s", logs.String())
+	}
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + path)
