@@ -107,7 +107,13 @@ func (e *Engine) lock(ctx context.Context, op string) (*heldLock, error) {
 // alongside an upload of the same backup and leaves an orphan copy. It
 // waits as long as ctx allows: uploads queue up behind each other.
 func (e *Engine) lockCopies(ctx context.Context, what string) (*lock.Lock, error) {
-	return e.Locker.Acquire(ctx, e.Dumper.Info().Key+"#copies", what, 24*time.Hour)
+	return e.Locker.Acquire(ctx, e.copiesKey(), what, 24*time.Hour)
+}
+
+// copiesKey is the lock key of the off-site copies of the database's
+// backups.
+func (e *Engine) copiesKey() string {
+	return e.Dumper.Info().Key + "#copies"
 }
 
 // heldLock is one operation's hold on its database: the lock file in the

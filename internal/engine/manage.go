@@ -175,7 +175,7 @@ func (e *Engine) Delete(ctx context.Context, id int64, actor Actor) (*backup.Bac
 	}
 	defer l.Release()
 	// Nor while a backup's copies are being uploaded.
-	copies, err := e.Locker.Acquire(ctx, info.Key+"#copies", fmt.Sprintf("delete of backup %d", id), e.LockWait)
+	copies, err := e.Locker.Acquire(ctx, e.copiesKey(), fmt.Sprintf("delete of backup %d", id), e.LockWait)
 	if err != nil {
 		e.audit(ctx, actor, backup.ActionDelete, &backup.Backup{ID: id}, err, "delete not started")
 		return nil, err

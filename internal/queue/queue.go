@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -130,7 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, backup.Wrap(err, backup.EINVALID, "resolve catalog path %q", cfg.CatalogPath)
 	}
-	db, err := sql.Open("sqlite", dsn(abs))
+	db, err := sql.Open("sqlite", catalogsqlite.DSN(abs))
 	if err != nil {
 		return nil, backup.Wrap(err, backup.EINTERNAL, "open the job queue in %s", abs)
 	}
@@ -187,13 +187,6 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 type pollDriver struct{ *riversqlite.Driver }
 
 func (pollDriver) SupportsListener() bool { return false }
-
-// dsn gives the queue's connection the catalog's settings (WAL, a busy
-// timeout, write transactions that lock when they begin).
-func dsn(abs string) string {
-	u := url.URL{Path: filepath.ToSlash(abs)}
-	return "file:" + u.EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-}
 
 // EnqueueBackup implements Enqueuer.
 func (q *Queue) EnqueueBackup(ctx context.Context, args BackupArgs) (int64, bool, error) {

@@ -77,7 +77,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, backup.Wrap(err, backup.EINTERNAL, "create catalog file %s", abs)
 	}
 
-	db, err := sql.Open("sqlite", dsn(abs))
+	db, err := sql.Open("sqlite", DSN(abs))
 	if err != nil {
 		return nil, backup.Wrap(err, backup.EINTERNAL, "open catalog %s", abs)
 	}
@@ -96,11 +96,12 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 	return c, nil
 }
 
-// dsn returns the data source name that gives every pooled connection the
-// same settings: WAL (readers never block the writer), a busy timeout (a
-// writer waits for another instead of failing), foreign keys, and write
-// transactions that take the write lock when they begin.
-func dsn(abs string) string {
+// DSN returns the data source name of the catalog file at abs that gives
+// every pooled connection the same settings: WAL (readers never block the
+// writer), a busy timeout (a writer waits for another instead of failing),
+// foreign keys, and write transactions that take the write lock when they
+// begin. Other pools on the file (the job queue's) use it too.
+func DSN(abs string) string {
 	u := url.URL{Path: filepath.ToSlash(abs)}
 	q := []string{
 		"_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")",
