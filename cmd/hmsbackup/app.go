@@ -19,12 +19,14 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
 	"github.com/hmsbackup/hmsbackup/internal/notify"
+	"github.com/hmsbackup/hmsbackup/internal/queue"
 	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/settings"
 	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
 	"github.com/hmsbackup/hmsbackup/internal/storage/s3"
 	"github.com/hmsbackup/hmsbackup/internal/tempfile"
+	"github.com/hmsbackup/hmsbackup/internal/web"
 )
 
 // app is the composed program: every concrete type is chosen here.
@@ -36,6 +38,9 @@ type app struct {
 	// webhookURL reads the webhook's URL at each send ("" means none).
 	webhookURL func(context.Context) (string, error)
 	notifier   *cliNotifier
+	// progress is where serve's running jobs stand (web UI, API).
+	progress *web.Progress
+	queue    *queue.Queue // serve's job queue, nil for other commands
 }
 
 func (a *app) Close() error { return a.catalog.Close() }

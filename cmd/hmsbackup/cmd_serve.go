@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,10 +15,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
 	"github.com/hmsbackup/hmsbackup/internal/scheduler"
+	"github.com/hmsbackup/hmsbackup/internal/web"
 )
 
 func (c *cli) serveCommand() *cobra.Command {
@@ -40,6 +43,7 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 	if err := c.firstAdmin(ctx, a); err != nil {
 		return err
 	}
+	a.progress = web.NewProgress()
 	q, err := queue.Open(ctx, queue.Config{
 		CatalogPath: filepath.Join(a.cfg.DataDir, "catalog.db"),
 		Attempts:    a.cfg.JobAttempts,
@@ -49,11 +53,13 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 		NotifyHandler: func(ctx context.Context, args queue.NotifyArgs) error {
 			return a.notifier.dispatcher.Only(args.Channels).Notify(ctx, args.Notification)
 		},
+		RestoreHandler: web.RunRestore(a.engine, a.progress),
 	})
 	if err != nil {
 		return err
 	}
 	defer q.Close()
+	a.queue = q
 	// A notification that cannot be sent is tried again by the queue, on
 	// the channels that failed.
 	a.notifier.retry = func(ctx context.Context, note backup.Notification, channels []string) {
@@ -68,9 +74,23 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 	if err != nil {
 		return backup.Wrap(err, backup.EUNAVAILABLE, "cannot listen on %s (HMSBACKUP_LISTEN): is another server running there?", a.cfg.Listen)
 	}
-	srv := &http.Server{Handler: a.healthHandler(q), ReadHeaderTimeout: 10 * time.Second}
+	handler, cleanSessions, err := c.webHandler(a, q)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
+	scheme := "http"
+	if a.cfg.TLSCert != "" {
+		scheme = "https"
+		go func() { httpDone <- srv.ServeTLS(ln, a.cfg.TLSCert, a.cfg.TLSKey) }()
+	} else {
+		go func() { httpDone <- srv.Serve(ln) }()
+	}
+	webCtx, stopWeb := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWeb()
+	go cleanSessions(webCtx)
 
 	if err := q.Start(ctx); err != nil {
 		srv.Close()
@@ -87,6 +107,7 @@ func (c *cli) serve(ctx context.Context, a *app) error {
 	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
 	schedDone := make(chan struct{})
 	go func() { sched.Run(schedCtx); close(schedDone) }()
+	fmt.Fprintf(c.stderr, "hmsbackup: open %s://%s/ in a browser\n", scheme, browsable(ln.Addr()))
 	log.Info("hmsbackup serve started", "listen", ln.Addr().String(), "data_dir", a.cfg.DataDir, "database", a.engine.Dumper.Info().Database)
 
 	select {
@@ -131,6 +152,45 @@ func (c *cli) firstAdmin(ctx context.Context, a *app) error {
 	}
 	fmt.Fprintf(c.stderr, "\nCreated the first user: admin, password: %s\nIt is shown this once: keep it, or set another with `hmsbackup user passwd admin`.\n\n", password)
 	return nil
+}
+
+// webHandler is the web UI and API (internal/web) with the health routes,
+// and the loop that deletes expired sessions.
+func (c *cli) webHandler(a *app, q *queue.Queue) (http.Handler, func(context.Context), error) {
+	cat, ok := a.catalog.(*catalogsqlite.Catalog)
+	if !ok {
+		return nil, nil, fmt.Errorf("the web UI needs the SQLite catalog")
+	}
+	srv, err := web.New(web.Config{
+		Engine:     a.engine,
+		Catalog:    a.catalog,
+		Identity:   identity.New(cat, cat, identity.DefaultParams(), c.logger),
+		Jobs:       q,
+		Progress:   a.progress,
+		Status:     a.status,
+		Sessions:   cat.Sessions(),
+		Secure:     a.cfg.TLSCert != "" || a.cfg.BehindTLSProxy,
+		TrustProxy: a.cfg.BehindTLSProxy,
+		Logger:     c.logger.With("component", "web"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	clean := func(ctx context.Context) { srv.CleanSessions(ctx, 10*time.Minute, cat.Sessions().DeleteExpired) }
+	return srv.Handler(a.healthHandler(q)), clean, nil
+}
+
+// browsable is the address to open in a browser: a wildcard listen
+// address becomes localhost.
+func browsable(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // healthHandler answers, without sign-in and revealing nothing else,
@@ -184,7 +244,15 @@ func (a *app) runBackupJob(ctx context.Context, job queue.Job) error {
 	if actor.Name == "" {
 		actor.Name = string(job.Args.Source)
 	}
-	b, err := a.engine.CreateBackup(ctx, engine.CreateRequest{Source: job.Args.Source, Actor: actor, QuietFailure: true})
+	actor.UserID, actor.SourceAddress, actor.UserAgent = job.Args.UserID, job.Args.SourceAddress, job.Args.UserAgent
+	var progress io.Writer
+	if a.progress != nil {
+		progress = a.progress.BackupProgress(job.ID)
+	}
+	b, err := a.engine.CreateBackup(ctx, engine.CreateRequest{Source: job.Args.Source, Actor: actor, QuietFailure: true, Progress: progress})
+	if a.progress != nil {
+		a.progress.Finish(job.ID, err)
+	}
 	// A backup's buffers are garbage now; give the memory back, so an idle
 	// server stays small.
 	defer debug.FreeOSMemory()

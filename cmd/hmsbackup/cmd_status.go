@@ -10,20 +10,12 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
+	"github.com/hmsbackup/hmsbackup/internal/web"
 )
 
-// statusReport is `status --json`.
-type statusReport struct {
-	OK              bool           `json:"ok"`
-	Problem         string         `json:"problem,omitempty"`
-	NewestGood      *backup.Backup `json:"newest_good_backup"`
-	NewestAgeSecs   *int64         `json:"newest_good_backup_age_seconds"`
-	MaxBackupAge    string         `json:"max_backup_age"`
-	NextRun         *time.Time     `json:"next_scheduled_run"`
-	ScheduleEnabled bool           `json:"schedule_enabled"`
-	LastFailure     *backup.Backup `json:"last_failed_backup"`
-	QueuedJobs      int            `json:"queued_jobs"`
-}
+// statusReport is `status --json`, and what the web UI's status strip and
+// GET /api/v1/status show.
+type statusReport = web.Status
 
 func (c *cli) statusCommand() *cobra.Command {
 	var asJSON bool
@@ -87,13 +79,22 @@ func (a *app) status(ctx context.Context) (*statusReport, error) {
 	if fs, _, err := a.catalog.FindBackups(ctx, backup.BackupFilter{Status: &failed, Limit: 1}); err == nil && len(fs) == 1 {
 		r.LastFailure = fs[0]
 	}
-	q, err := queue.Open(ctx, queue.Config{CatalogPath: filepath.Join(a.cfg.DataDir, "catalog.db")})
-	if err != nil {
-		return nil, err
+	q := a.queue // serve's
+	if q == nil {
+		if q, err = queue.Open(ctx, queue.Config{CatalogPath: filepath.Join(a.cfg.DataDir, "catalog.db")}); err != nil {
+			return nil, err
+		}
+		defer q.Close()
 	}
-	defer q.Close()
 	if r.QueuedJobs, err = q.Depth(ctx); err != nil {
 		return nil, err
+	}
+	if m, err := a.engine.InterruptedRestore(); err == nil && m != nil {
+		if m.Running {
+			r.RestoreRunning = true
+		} else {
+			r.InterruptedRestore = m
+		}
 	}
 	return r, nil
 }

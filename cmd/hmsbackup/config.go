@@ -36,6 +36,13 @@ type config struct {
 	JobAttempts     int           // HMSBACKUP_JOB_ATTEMPTS, default 3
 	JobRetryDelay   time.Duration // HMSBACKUP_JOB_RETRY_DELAY, default 60s
 	ShutdownTimeout time.Duration // HMSBACKUP_SHUTDOWN_TIMEOUT, default 60s
+	// TLS: serve HTTPS with this certificate and key (HMSBACKUP_TLS_CERT,
+	// HMSBACKUP_TLS_KEY; both or neither). BehindTLSProxy
+	// (HMSBACKUP_BEHIND_TLS_PROXY=1) says a reverse proxy in front speaks
+	// TLS and sets X-Forwarded-For: cookies are then Secure and the audit
+	// takes the client's address from that header.
+	TLSCert, TLSKey string
+	BehindTLSProxy  bool
 	// Off-site copies; each is off unless its required settings are set.
 	GDrive gdriveConfig
 	S3     s3Config
@@ -149,6 +156,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.NotifyHost, _ = os.Hostname()
 	}
 	c.Listen = cmp.Or(getenv("HMSBACKUP_LISTEN"), "127.0.0.1:8080")
+	c.TLSCert, c.TLSKey = strings.TrimSpace(getenv("HMSBACKUP_TLS_CERT")), strings.TrimSpace(getenv("HMSBACKUP_TLS_KEY"))
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, backup.Errorf(backup.EINVALID, "set both HMSBACKUP_TLS_CERT and HMSBACKUP_TLS_KEY (the certificate and its key, PEM files), or neither")
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("HMSBACKUP_BEHIND_TLS_PROXY"))); v {
+	case "", "0", "false", "no":
+	case "1", "true", "yes":
+		c.BehindTLSProxy = true
+	default:
+		return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_BEHIND_TLS_PROXY=%q: use 1 (a TLS proxy is in front) or 0", v)
+	}
 	c.JobAttempts = 3
 	if s := getenv("HMSBACKUP_JOB_ATTEMPTS"); s != "" {
 		if c.JobAttempts, err = strconv.Atoi(s); err != nil || c.JobAttempts < 1 || c.JobAttempts > 100 {

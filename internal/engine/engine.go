@@ -56,6 +56,10 @@ type Engine struct {
 type Actor struct {
 	Name   string // "cli:alice", a web user's name, "scheduler"
 	UserID *int64 // a web user's id, nil otherwise
+	// SourceAddress and UserAgent say where a web or API request came
+	// from; empty for the CLI and the scheduler.
+	SourceAddress string
+	UserAgent     string
 }
 
 func (e *Engine) now() time.Time {
@@ -135,7 +139,8 @@ func (h *heldLock) Release() error {
 // audit appends an entry; a failure to write the audit is logged, never
 // hidden, but does not undo the operation it describes.
 func (e *Engine) audit(ctx context.Context, actor Actor, action backup.Action, b *backup.Backup, opErr error, details string) {
-	entry := &backup.AuditEntry{Actor: actor.Name, UserID: actor.UserID, Action: action, Outcome: "success", Details: details}
+	entry := &backup.AuditEntry{Actor: actor.Name, UserID: actor.UserID, Action: action, Outcome: "success", Details: details,
+		SourceAddress: actor.SourceAddress, UserAgent: actor.UserAgent}
 	if b != nil && b.ID != 0 {
 		id := b.ID
 		entry.BackupID = &id

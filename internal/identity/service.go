@@ -413,3 +413,16 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*User, *
 	}
 	return u, t, nil
 }
+
+// ActiveUser returns the user id for a signed-in session, or
+// EUNAUTHORIZED if it is gone or disabled: the session ends at once.
+func (s *Service) ActiveUser(ctx context.Context, id int64) (*User, error) {
+	u, err := s.store.FindUserByID(ctx, id)
+	if errors.Is(err, backup.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, backup.Errorf(backup.EUNAUTHORIZED, "the user of this session is gone or disabled: sign in again")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find the session's user: %w", err)
+	}
+	return u, nil
+}

@@ -31,6 +31,11 @@ import (
 type BackupArgs struct {
 	Source backup.Source `json:"source"`
 	Actor  string        `json:"actor"`
+	// UserID, SourceAddress and UserAgent say which web or API user asked,
+	// from where, for the audit; empty for the CLI and the scheduler.
+	UserID        *int64 `json:"user_id,omitempty"`
+	SourceAddress string `json:"source_address,omitempty"`
+	UserAgent     string `json:"user_agent,omitempty"`
 	// ScheduledFor is the scheduled run a backup is for (zero for manual
 	// ones): one job per run time, however often it is enqueued.
 	ScheduledFor time.Time `json:"scheduled_for,omitzero"`
@@ -38,6 +43,26 @@ type BackupArgs struct {
 
 // Kind names backup jobs in the queue's table.
 func (BackupArgs) Kind() string { return "create_backup" }
+
+// RestoreArgs are a restore job's arguments. A restore job runs once: it
+// is never tried again, and one left running by a stopped server is
+// discarded at the next start (the engine's interrupted-restore marker
+// then says what to do).
+type RestoreArgs struct {
+	BackupID      int64  `json:"backup_id"`
+	Actor         string `json:"actor"`
+	UserID        *int64 `json:"user_id,omitempty"`
+	SourceAddress string `json:"source_address,omitempty"`
+	UserAgent     string `json:"user_agent,omitempty"`
+	Into          string `json:"into,omitempty"`
+}
+
+// Kind names restore jobs in the queue's table.
+func (RestoreArgs) Kind() string { return "restore_backup" }
+
+// RestoreHandler runs a restore job; what it returns with RecordOutput is
+// kept with the job.
+type RestoreHandler func(ctx context.Context, id int64, args RestoreArgs) error
 
 // Job is one attempt of a backup job, as its Handler sees it.
 type Job struct {
@@ -95,6 +120,9 @@ type Config struct {
 	NotifyHandler NotifyHandler
 	// NotifyAttempts is how often a notification is tried again; default 5.
 	NotifyAttempts int
+	// RestoreHandler runs restore jobs (the web UI's and the API's); nil:
+	// restore jobs cannot be queued.
+	RestoreHandler RestoreHandler
 }
 
 // Queue is the River-backed job queue on the catalog file.
@@ -158,12 +186,18 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		if cfg.NotifyHandler != nil {
 			river.AddWorker(workers, &notifyWorker{send: cfg.NotifyHandler})
 		}
+		if cfg.RestoreHandler != nil {
+			river.AddWorker(workers, &restoreWorker{restore: cfg.RestoreHandler})
+		}
 		rc.Workers = workers
 		// One backup at a time per node: the engine's lock would refuse a
 		// second one anyway.
 		// Notifications have their own worker: a retry must not wait for
 		// a long backup.
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}, notifyQueue: {MaxWorkers: 1}}
+		// Restores have their own too: the engine's lock decides between a
+		// backup and a restore, and a restore must not wait behind a
+		// queued backup.
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}, notifyQueue: {MaxWorkers: 1}, restoreQueue: {MaxWorkers: 1}}
 		q.working = true
 	}
 	client, err := river.NewClient(pollDriver{riversqlite.New(db)}, rc)
@@ -209,8 +243,21 @@ func (q *Queue) Start(ctx context.Context) error {
 	if !q.working {
 		return backup.Errorf(backup.EINTERNAL, "the job queue has no handler to run jobs with")
 	}
+	now := time.Now().UTC()
+	// A restore is never run twice unasked: the database may be half
+	// restored, and whoever asked must look first.
+	stopped, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: 1,
+		Error: "the server stopped during the restore: see the interrupted-restore warning (hmsbackup status) before trying again"})
+	if err != nil {
+		return fmt.Errorf("encode a job error: %w", err)
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = ?,
+		errors = jsonb(json_insert(json(COALESCE(errors, jsonb('[]'))), '$[#]', json(?)))
+		WHERE state = 'running' AND kind = ?`, now, string(stopped), RestoreArgs{}.Kind()); err != nil {
+		return backup.Wrap(err, backup.EUNAVAILABLE, "discard restore jobs left running")
+	}
 	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = ?
-		WHERE state = 'running'`, time.Now().UTC())
+		WHERE state = 'running'`, now)
 	if err != nil {
 		return backup.Wrap(err, backup.EUNAVAILABLE, "recover jobs left running")
 	}
@@ -243,19 +290,29 @@ func (q *Queue) Close() error { return q.db.Close() }
 // JobState is where a job stands.
 type JobState struct {
 	ID          int64
+	Kind        string // create_backup or restore_backup
 	State       string // available, scheduled, running, retryable, completed, discarded, cancelled
 	Attempt     int
 	MaxAttempts int
-	Errors      []string // one per failed attempt, oldest first
-	Args        BackupArgs
+	Errors      []string    // one per failed attempt, oldest first
+	Args        BackupArgs  // a backup job's
+	Restore     RestoreArgs // a restore job's
+	CreatedAt   time.Time
 	FinalizedAt *time.Time
 	BackupID    int64 // the backup a completed job made (RecordBackup), else 0
+	// Output is what the job's handler recorded (RecordOutput), if anything.
+	Output json.RawMessage
 }
 
 // RecordBackup, called by a Handler, keeps the ID of the backup its job
 // made with the job, for whoever waits for it.
 func RecordBackup(ctx context.Context, backupID int64) error {
 	return river.RecordOutput(ctx, jobOutput{BackupID: backupID})
+}
+
+// RecordOutput, called by a handler, keeps v (as JSON) with its job.
+func RecordOutput(ctx context.Context, v any) error {
+	return river.RecordOutput(ctx, v)
 }
 
 type jobOutput struct {
@@ -281,14 +338,20 @@ func (q *Queue) Job(ctx context.Context, id int64) (JobState, error) {
 }
 
 func stateOf(row *rivertype.JobRow) (JobState, error) {
-	s := JobState{ID: row.ID, State: string(row.State), Attempt: row.Attempt, MaxAttempts: row.MaxAttempts, FinalizedAt: row.FinalizedAt}
+	s := JobState{ID: row.ID, Kind: row.Kind, State: string(row.State), Attempt: row.Attempt, MaxAttempts: row.MaxAttempts,
+		CreatedAt: row.CreatedAt, FinalizedAt: row.FinalizedAt}
 	for _, e := range row.Errors {
 		s.Errors = append(s.Errors, e.Error)
 	}
-	if err := unmarshalArgs(row.EncodedArgs, &s.Args); err != nil {
-		return s, fmt.Errorf("job %d: %w", row.ID, err)
+	var args any = &s.Args
+	if row.Kind == (RestoreArgs{}).Kind() {
+		args = &s.Restore
+	}
+	if err := json.Unmarshal(row.EncodedArgs, args); err != nil {
+		return s, fmt.Errorf("job %d: decode its arguments: %w", row.ID, err)
 	}
 	if out := row.Output(); len(out) > 0 {
+		s.Output = out
 		var o jobOutput
 		if err := json.Unmarshal(out, &o); err == nil {
 			s.BackupID = o.BackupID
@@ -402,9 +465,59 @@ type fixedDelay time.Duration
 
 func (d fixedDelay) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(d)) }
 
-func unmarshalArgs(b []byte, args *BackupArgs) error {
-	if err := json.Unmarshal(b, args); err != nil {
-		return fmt.Errorf("decode backup job arguments: %w", err)
+// restoreQueue is the River queue of restore jobs.
+const restoreQueue = "restore"
+
+// EnqueueRestore queues a restore, to run once, and returns its job's ID.
+func (q *Queue) EnqueueRestore(ctx context.Context, args RestoreArgs) (int64, error) {
+	res, err := q.client.Insert(ctx, args, &river.InsertOpts{MaxAttempts: 1, Queue: restoreQueue})
+	if err != nil {
+		return 0, backup.Wrap(err, backup.EUNAVAILABLE, "queue the restore of backup %d", args.BackupID)
 	}
-	return nil
+	return res.Job.ID, nil
+}
+
+type restoreWorker struct {
+	river.WorkerDefaults[RestoreArgs]
+	restore RestoreHandler
+}
+
+func (w *restoreWorker) Work(ctx context.Context, job *river.Job[RestoreArgs]) error {
+	return w.restore(ctx, job.ID, job.Args)
+}
+
+// Active returns the backup and restore jobs queued or running, oldest
+// first.
+func (q *Queue) Active(ctx context.Context) ([]JobState, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id FROM river_job WHERE kind IN (?, ?)
+		AND state IN ('available', 'scheduled', 'retryable', 'running', 'pending') ORDER BY id LIMIT 100`,
+		BackupArgs{}.Kind(), RestoreArgs{}.Kind())
+	if err != nil {
+		return nil, backup.Wrap(err, backup.EUNAVAILABLE, "list active jobs")
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, backup.Wrap(err, backup.EUNAVAILABLE, "list active jobs")
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, backup.Wrap(err, backup.EUNAVAILABLE, "list active jobs")
+	}
+	jobs := make([]JobState, 0, len(ids))
+	for _, id := range ids {
+		st, err := q.Job(ctx, id)
+		if backup.ErrorCode(err) == backup.ENOTFOUND {
+			continue // finished and cleaned away meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, st)
+	}
+	return jobs, nil
 }

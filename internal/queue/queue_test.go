@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -293,5 +294,85 @@ func TestJobsStartWithoutWaitingForAPoll(t *testing.T) {
 	wait(theirs)
 	if n, err := q.Depth(ctx); err != nil || n != 0 {
 		t.Errorf("depth %d (%v) after both ran, want 0 (wake jobs are not backups)", n, err)
+	}
+}
+
+// A restore job runs once, even when it fails, and keeps its output; one a
+// killed server left running is discarded at the next start, never run
+// again unasked.
+func TestRestoreJobsRunOnceAndAreNeverResumed(t *testing.T) {
+	ctx := context.Background()
+	path := newCatalog(t, t.TempDir())
+	var mu sync.Mutex
+	var runs []queue.RestoreArgs
+	restore := func(ctx context.Context, id int64, args queue.RestoreArgs) error {
+		mu.Lock()
+		runs = append(runs, args)
+		mu.Unlock()
+		if err := queue.RecordOutput(ctx, map[string]any{"rolled_back": args.BackupID == 2}); err != nil {
+			return err
+		}
+		if args.BackupID == 2 {
+			return errors.New("the dump broke at line 7")
+		}
+		return nil
+	}
+	cfg := fast(path, (&recorder{}).handle)
+	cfg.RestoreHandler = restore
+	q, err := queue.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	uid := int64(7)
+	ok, err := q.EnqueueRestore(ctx, queue.RestoreArgs{BackupID: 1, Actor: "alice", UserID: &uid, SourceAddress: "10.0.0.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := q.EnqueueRestore(ctx, queue.RestoreArgs{BackupID: 2, Actor: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := q.WaitFor(wctx, ok, 5*time.Millisecond)
+	if err != nil || st.State != "completed" || st.Kind != "restore_backup" || st.Restore.BackupID != 1 ||
+		st.Restore.UserID == nil || *st.Restore.UserID != 7 || st.Restore.SourceAddress != "10.0.0.9" || string(st.Output) != `{"rolled_back":false}` {
+		t.Fatalf("restore job: %+v, %v", st, err)
+	}
+	st, err = q.WaitFor(wctx, bad, 5*time.Millisecond)
+	if err != nil || st.State != "discarded" || st.Attempt != 1 || len(st.Errors) != 1 || string(st.Output) != `{"rolled_back":true}` {
+		t.Fatalf("a failed restore job: %+v, %v", st, err)
+	}
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	left, err := q.EnqueueRestore(ctx, queue.RestoreArgs{BackupID: 3, Actor: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	markRunning(t, path, left)
+	q, err = queue.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	st, err = q.Job(ctx, left)
+	if err != nil || st.State != "discarded" || len(st.Errors) != 1 || !strings.Contains(st.Errors[0], "interrupted-restore") {
+		t.Fatalf("a restore left running: %+v, %v", st, err)
+	}
+	time.Sleep(100 * time.Millisecond) // several polls
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != 2 {
+		t.Fatalf("restore handler ran %d times, want 2 (the one left running must not run again): %+v", len(runs), runs)
 	}
 }

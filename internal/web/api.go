@@ -1,0 +1,177 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/identity"
+)
+
+// apiRoutes registers the JSON API under /api/v1. Every route needs an API
+// token (Authorization: Bearer TOKEN) and a permission; errors are
+// {"error": {"code", "message"}}.
+func (s *Server) apiRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/backups", s.api(canList, s.apiListBackups))
+	mux.Handle("GET /api/v1/backups/{id}", s.api(canView, s.apiShowBackup))
+	mux.Handle("GET /api/v1/jobs/{id}", s.api(route{perm: identity.PermView, action: "job.view"}, s.apiJob))
+	mux.Handle("GET /api/v1/status", s.api(route{perm: identity.PermView, action: "status"}, s.apiStatus))
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, backup.Errorf(backup.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
+	}))
+}
+
+// apiError is the body of every API error.
+type apiError struct {
+	Error apiErrorBody `json:"error"`
+}
+
+type apiErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // the invalid input, with 422
+}
+
+// writeError writes err as the API's JSON error with its HTTP status.
+func writeError(w http.ResponseWriter, err error) {
+	code := backup.ErrorCode(err)
+	if code == "" {
+		code = backup.EINTERNAL
+	}
+	body := apiErrorBody{Code: code, Message: userMessage(err)}
+	var fe *fieldError
+	if errorsAs(err, &fe) {
+		body.Field = fe.Field
+	}
+	if code == backup.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hmsbackup"`)
+	}
+	writeJSON(w, httpStatus(err), apiError{Error: body})
+}
+
+// fieldError is invalid input in one field (422 with the field's name).
+type fieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *fieldError) Error() string { return e.Err.Error() }
+func (e *fieldError) Unwrap() error { return e.Err }
+
+// api wraps an API handler: a valid API token (else 401) whose user has
+// rt's permission (else 403, audited).
+func (s *Server) api(rt route, h func(http.ResponseWriter, *http.Request, *principal)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r)
+		if !ok {
+			writeError(w, backup.Errorf(backup.EUNAUTHORIZED, "send an API token: Authorization: Bearer TOKEN (hmsbackup token create --user NAME)"))
+			return
+		}
+		u, _, err := s.cfg.Identity.AuthenticateToken(r.Context(), token)
+		if err != nil {
+			if backup.ErrorCode(err) == backup.EUNAUTHORIZED {
+				s.auditDenied(r, nil, "API request with a bad token: "+r.Method+" "+r.URL.Path, rt.action)
+			}
+			writeError(w, err)
+			return
+		}
+		p, err := s.principalFor(r, u, true)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		if !rt.allowed(p) {
+			s.auditDenied(r, p, fmt.Sprintf("%s %s needs %s; role %s", r.Method, r.URL.Path, rt.needs(), p.User.Role), rt.action)
+			writeError(w, backup.Errorf(backup.EFORBIDDEN, "this needs %s; the token's user %s (role %s) does not have it", rt.needs(), u.Name, u.Role))
+			return
+		}
+		h(w, r, p)
+	})
+}
+
+// bearer returns the request's API token.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// backupList is GET /api/v1/backups.
+type backupList struct {
+	Backups []*backup.Backup `json:"backups"`
+	Total   int              `json:"total"`
+	Page    int              `json:"page"`
+	PerPage int              `json:"per_page"`
+}
+
+func (s *Server) apiListBackups(w http.ResponseWriter, r *http.Request, p *principal) {
+	q := r.URL.Query()
+	page, per := 1, pageSize
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, &fieldError{Field: "page", Err: backup.Errorf(backup.EINVALID, "page must be a whole number from 1")})
+			return
+		}
+		page = n
+	}
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, &fieldError{Field: "per_page", Err: backup.Errorf(backup.EINVALID, "per_page must be a whole number from 1 to 500")})
+			return
+		}
+		per = n
+	}
+	list, total, err := s.cfg.Catalog.FindBackups(r.Context(), backup.BackupFilter{Offset: (page - 1) * per, Limit: per})
+	s.audit(r, p, ActionList, nil, err, fmt.Sprintf("list backups, page %d", page))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if list == nil {
+		list = []*backup.Backup{}
+	}
+	writeJSON(w, http.StatusOK, backupList{Backups: list, Total: total, Page: page, PerPage: per})
+}
+
+func (s *Server) apiShowBackup(w http.ResponseWriter, r *http.Request, p *principal) {
+	id, err := pathID(r)
+	if err != nil {
+		s.audit(r, p, ActionView, nil, err, "bad id")
+		writeError(w, backup.Errorf(backup.ENOTFOUND, "no such backup: %v", err))
+		return
+	}
+	b, err := s.cfg.Catalog.FindBackupByID(r.Context(), id)
+	s.audit(r, p, ActionView, &id, err, fmt.Sprintf("view backup %d", id))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) apiJob(w http.ResponseWriter, r *http.Request, p *principal) {
+	j, err := s.jobView(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, p *principal) {
+	st, err := s.cfg.Status(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
