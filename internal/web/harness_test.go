@@ -1,0 +1,265 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
+	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
+	dumpsqlite "github.com/hmsbackup/hmsbackup/internal/dump/sqlite"
+	"github.com/hmsbackup/hmsbackup/internal/engine"
+	"github.com/hmsbackup/hmsbackup/internal/identity"
+	"github.com/hmsbackup/hmsbackup/internal/lock"
+	"github.com/hmsbackup/hmsbackup/internal/queue"
+	"github.com/hmsbackup/hmsbackup/internal/storage/local"
+)
+
+// cheapHashes keeps the tests' argon2id fast; production uses DefaultParams.
+var cheapHashes = identity.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// testServer is the whole web stack on a real catalog, a real engine
+// backing up a real SQLite sample database, a real River queue running
+// the jobs, and a real HTTP server on a loopback port.
+type testServer struct {
+	t        testing.TB
+	URL      string
+	Dir      string
+	Catalog  *catalogsqlite.Catalog
+	Engine   *engine.Engine
+	Identity *identity.Service
+	Queue    *queue.Queue
+	Server   *Server
+	HTTP     *httptest.Server
+	now      time.Time // the rate limiter's clock, moved by advance
+	clock    func() time.Time
+}
+
+// newTestServer starts the stack; everything stops when the test ends.
+func newTestServer(t testing.TB) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "hms.db")
+	if err := dumpsqlite.CreateSampleDatabase(ctx, dbPath); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalogsqlite.Open(ctx, filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := local.New(filepath.Join(dir, "backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	locker, err := lock.New(filepath.Join(dir, "locks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &engine.Engine{Catalog: cat, Dumper: dumpsqlite.New(dbPath, filepath.Join(dir, "tmp")), Storage: store, Locker: locker,
+		Compression: backup.CompressionGzip, Location: time.UTC, StateDir: dir}
+	progress := NewProgress()
+	q, err := queue.Open(ctx, queue.Config{CatalogPath: filepath.Join(dir, "catalog.db"), Attempts: 1, RetryDelay: 10 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond,
+		Handler: func(ctx context.Context, job queue.Job) error {
+			a := engine.Actor{Name: job.Args.Actor, UserID: job.Args.UserID, SourceAddress: job.Args.SourceAddress, UserAgent: job.Args.UserAgent}
+			b, err := eng.CreateBackup(ctx, engine.CreateRequest{Source: job.Args.Source, Actor: a, Progress: progress.BackupProgress(job.ID)})
+			progress.Finish(job.ID, err)
+			if err == nil {
+				err = queue.RecordBackup(ctx, b.ID)
+			}
+			return err
+		},
+		RestoreHandler: RunRestore(eng, progress),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, Dir: dir, Catalog: cat, Engine: eng, Queue: q, now: time.Now()}
+	ts.clock = func() time.Time { return ts.now }
+	ts.Identity = identity.New(cat, cat, cheapHashes, nil)
+	srv, err := New(Config{Engine: eng, Catalog: cat, Identity: ts.Identity, Jobs: q, Progress: progress,
+		Status: func(ctx context.Context) (*Status, error) {
+			return &Status{OK: true, MaxBackupAge: "26h0m0s"}, nil
+		},
+		Sessions: cat.Sessions(), Now: ts.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Server = srv
+	ts.HTTP = httptest.NewServer(srv.Handler(nil))
+	ts.URL = ts.HTTP.URL
+	t.Cleanup(func() {
+		ts.HTTP.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+		q.Close()
+		cat.Close()
+	})
+	return ts
+}
+
+// advance moves the rate limiter's clock.
+func (ts *testServer) advance(d time.Duration) { ts.now = ts.now.Add(d) }
+
+// user is a signed-in user: a browser-like client with its session
+// cookie, and an API token.
+type user struct {
+	ts       *testServer
+	Name     string
+	Role     string
+	Password string
+	ID       int64
+	Browser  *http.Client
+	Token    string
+}
+
+// addUser creates a user with role and signs it in, and gives it a token.
+func (ts *testServer) addUser(name, role string) *user {
+	ts.t.Helper()
+	ctx := context.Background()
+	by := identity.Actor{Name: "test"}
+	u, pw, err := ts.Identity.AddUser(ctx, by, name, role, "")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	_, token, err := ts.Identity.CreateToken(ctx, by, name, "test")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	us := &user{ts: ts, Name: name, Role: role, Password: pw, ID: u.ID, Token: token, Browser: ts.browser()}
+	res := us.signIn(pw)
+	if res.StatusCode != http.StatusOK || !strings.HasSuffix(res.Request.URL.Path, "/backups") {
+		ts.t.Fatalf("sign in as %s: %d at %s", name, res.StatusCode, res.Request.URL)
+	}
+	return us
+}
+
+// browser is an HTTP client that keeps cookies and follows redirects.
+func (ts *testServer) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second}
+}
+
+// signIn posts the sign-in form and returns the response (body read).
+func (u *user) signIn(password string) *http.Response {
+	u.ts.t.Helper()
+	res, err := u.Browser.PostForm(u.ts.URL+"/sign-in", url.Values{"name": {u.Name}, "password": {password}})
+	if err != nil {
+		u.ts.t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+// page does a browser request (form values for POST) and returns the
+// status and body. Redirects are followed.
+func (u *user) page(method, path string, form url.Values) (int, string) {
+	u.ts.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u.ts.URL+path, body)
+	if err != nil {
+		u.ts.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := u.Browser.Do(req)
+	if err != nil {
+		u.ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// api does an API request with the user's token; out, if not nil, gets
+// the decoded JSON body.
+func (u *user) api(method, path string, in, out any) int {
+	u.ts.t.Helper()
+	return u.ts.apiAs(u.Token, method, path, in, out)
+}
+
+func (ts *testServer) apiAs(token, method, path string, in, out any) int {
+	ts.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		body = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, ts.URL+path, body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			ts.t.Fatalf("%s %s: %d, body not JSON: %v: %s", method, path, res.StatusCode, err, b)
+		}
+	}
+	return res.StatusCode
+}
+
+// backupNow takes a backup directly through the engine (not the web).
+func (ts *testServer) backupNow() *backup.Backup {
+	ts.t.Helper()
+	b, err := ts.Engine.CreateBackup(context.Background(), engine.CreateRequest{Source: backup.SourceManualCLI, Actor: engine.Actor{Name: "cli:test"}})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return b
+}
+
+// waitJob waits for a job to finish.
+func (ts *testServer) waitJob(id int64) queue.JobState {
+	ts.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := ts.Queue.WaitFor(ctx, id, 10*time.Millisecond)
+	if err != nil {
+		ts.t.Fatalf("job %d: %v (%+v)", id, err, st)
+	}
+	return st
+}
+
+// audit returns every audit entry, newest first.
+func (ts *testServer) audit() []*backup.AuditEntry {
+	ts.t.Helper()
+	es, err := ts.Catalog.FindAuditEntries(context.Background(), backup.AuditFilter{})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return es
+}
+
+func copyAll(w io.Writer, r io.Reader) (int64, error) { return io.Copy(w, r) }

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The path a user takes: create a backup in the UI, follow its job to
+// the end, see it in the list and on its page, download exactly its
+// bytes, restore it with the typed confirmation.
+func TestCreateDownloadRestoreThroughThePages(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.addUser("alice", "admin")
+
+	res, err := admin.Browser.PostForm(ts.URL+"/backups", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	m := regexp.MustCompile(`^/jobs/(\d+)$`).FindStringSubmatch(res.Request.URL.Path)
+	if m == nil {
+		t.Fatalf("create backup went to %s, want a job page", res.Request.URL)
+	}
+	job, _ := strconv.ParseInt(m[1], 10, 64)
+	st := ts.waitJob(job)
+	if st.State != "completed" || st.BackupID == 0 {
+		t.Fatalf("backup job: %+v", st)
+	}
+	code, body := admin.page("GET", "/jobs/"+m[1], nil)
+	if code != 200 || !strings.Contains(body, "Backup completed") || !strings.Contains(body, "/backups/"+strconv.FormatInt(st.BackupID, 10)) {
+		t.Fatalf("job page after the end: %d\n%s", code, body)
+	}
+	b, err := ts.Catalog.FindBackupByID(t.Context(), st.BackupID)
+	if err != nil || b.CreatedBy != "alice" || b.Source != "manual_ui" {
+		t.Fatalf("backup record: %+v, %v", b, err)
+	}
+	code, body = admin.page("GET", "/backups", nil)
+	if code != 200 || !strings.Contains(body, `data-id="`+strconv.FormatInt(b.ID, 10)+`"`) {
+		t.Fatalf("list: %d\n%s", code, body)
+	}
+	code, body = admin.page("GET", "/backups/"+strconv.FormatInt(b.ID, 10), nil)
+	if code != 200 || !strings.Contains(body, b.SHA256) {
+		t.Fatalf("detail: %d", code)
+	}
+
+	code, data := admin.page("GET", "/backups/"+strconv.FormatInt(b.ID, 10)+"/download", nil)
+	stored, err := ts.Engine.Storage.Open(t.Context(), b.Filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := new(strings.Builder)
+	if _, err := copyAll(want, stored); err != nil {
+		t.Fatal(err)
+	}
+	stored.Close()
+	if code != 200 || data != want.String() {
+		t.Fatalf("download: %d, %d bytes, want %d", code, len(data), want.Len())
+	}
+
+	code, body = admin.page("POST", "/backups/"+strconv.FormatInt(b.ID, 10)+"/restore", url.Values{"confirm": {"not-the-name"}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "Type the database name") {
+		t.Fatalf("restore with a wrong name: %d", code)
+	}
+	res, err = admin.Browser.PostForm(ts.URL+"/backups/"+strconv.FormatInt(b.ID, 10)+"/restore", url.Values{"confirm": {"hms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	m = regexp.MustCompile(`^/jobs/(\d+)$`).FindStringSubmatch(res.Request.URL.Path)
+	if m == nil {
+		t.Fatalf("restore went to %s", res.Request.URL)
+	}
+	job, _ = strconv.ParseInt(m[1], 10, 64)
+	if st := ts.waitJob(job); st.State != "completed" {
+		t.Fatalf("restore job: %+v", st)
+	}
+	code, body = admin.page("GET", "/jobs/"+m[1], nil)
+	if code != 200 || !strings.Contains(body, "Restored backup #"+strconv.FormatInt(b.ID, 10)) {
+		t.Fatalf("restore outcome page: %d\n%s", code, body)
+	}
+	var restored bool
+	for _, e := range ts.audit() {
+		if e.Action == "restore" && e.Outcome == "success" && e.Actor == "alice" && e.UserID != nil && *e.UserID == admin.ID && e.SourceAddress == "127.0.0.1" {
+			restored = true
+		}
+	}
+	if !restored {
+		t.Fatalf("no audit entry of alice's restore with her address: %+v", ts.audit())
+	}
+}
