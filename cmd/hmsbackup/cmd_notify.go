@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/notify"
 )
 
@@ -35,10 +37,22 @@ func (c *cli) notifyCommand() *cobra.Command {
 // prints one line per recipient and for the webhook. It fails, naming
 // what failed, if any did; it is audited either way.
 func (c *cli) notifyTest(ctx context.Context, a *app, to []string) error {
+	if err := sendTestNotification(ctx, a, a.actor, "`hmsbackup notify test`", to, c.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "Notifications work.")
+	return nil
+}
+
+// sendTestNotification sends the test notification on every channel for
+// actor (via names the command or page), writing one line per channel to
+// out; the web UI's "Send test notification" calls it too. It is audited
+// either way.
+func sendTestNotification(ctx context.Context, a *app, actor engine.Actor, via string, to []string, out io.Writer) error {
 	cfg := a.cfg
 	origin := notify.Origin{Host: cfg.NotifyHost, Location: cfg.Location}
 	n := backup.Notification{Kind: backup.NotifyTest, Time: time.Now(),
-		Message: fmt.Sprintf("This is a test of hmsbackup's notifications, sent by `hmsbackup notify test` (%s).", a.actor.Name)}
+		Message: fmt.Sprintf("This is a test of hmsbackup's notifications, sent by %s (%s).", via, actor.Name)}
 
 	recipients := to
 	if len(recipients) == 0 {
@@ -60,13 +74,13 @@ func (c *cli) notifyTest(ctx context.Context, a *app, to []string) error {
 			status = "FAILED: " + oneLine(err.Error())
 			failed = append(failed, err)
 		}
-		fmt.Fprintf(c.stdout, "%-40s %s\n", what, status)
+		fmt.Fprintf(out, "%-40s %s\n", what, status)
 		report = append(report, what+": "+status)
 	}
 
 	switch {
 	case !cfg.SMTP.Configured() && len(recipients) == 0:
-		fmt.Fprintf(c.stdout, "%-40s %s\n", "mail", "not configured (HMSBACKUP_SMTP_HOST)")
+		fmt.Fprintf(out, "%-40s %s\n", "mail", "not configured (HMSBACKUP_SMTP_HOST)")
 	case len(recipients) == 0:
 		line("mail", errors.New("mail: no recipients: set notification_emails in the settings, or pass --to"))
 	default:
@@ -84,23 +98,22 @@ func (c *cli) notifyTest(ctx context.Context, a *app, to []string) error {
 	case hookErr != nil:
 		line("webhook", hookErr)
 	case hook == "":
-		fmt.Fprintf(c.stdout, "%-40s %s\n", "webhook", "not configured (webhook_url setting, HMSBACKUP_WEBHOOK_URL)")
+		fmt.Fprintf(out, "%-40s %s\n", "webhook", "not configured (webhook_url setting, HMSBACKUP_WEBHOOK_URL)")
 	default:
 		line("webhook", (&notify.Webhook{URL: a.webhookURL, Origin: origin}).Notify(ctx, n))
 	}
 
 	err := errors.Join(failed...)
-	entry := &backup.AuditEntry{Actor: a.actor.Name, Action: backup.ActionNotify, Outcome: "success",
-		Details: "test notification: " + strings.Join(report, "; ")}
+	entry := &backup.AuditEntry{Actor: actor.Name, UserID: actor.UserID, Action: backup.ActionNotify, Outcome: "success",
+		Details: "test notification: " + strings.Join(report, "; "), SourceAddress: actor.SourceAddress, UserAgent: actor.UserAgent}
 	if err != nil {
 		entry.Outcome = "failure"
 	}
 	if aerr := a.catalog.AddAuditEntry(context.WithoutCancel(ctx), entry); aerr != nil {
-		fmt.Fprintf(c.stderr, "hmsbackup: warning: cannot write the audit entry: %s\n", oneLine(aerr.Error()))
+		err = errors.Join(err, fmt.Errorf("cannot write the audit entry: %w", aerr))
 	}
 	if err != nil {
 		return backup.Wrap(err, backup.EUNAVAILABLE, "notify test failed (%s)", backup.Count(len(failed), "failure"))
 	}
-	fmt.Fprintln(c.stdout, "Notifications work.")
 	return nil
 }

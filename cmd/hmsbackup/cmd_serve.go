@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
 	"github.com/hmsbackup/hmsbackup/internal/scheduler"
+	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/web"
 )
 
@@ -162,13 +164,19 @@ func (c *cli) webHandler(a *app, q *queue.Queue) (http.Handler, func(context.Con
 		return nil, nil, fmt.Errorf("the web UI needs the SQLite catalog")
 	}
 	srv, err := web.New(web.Config{
-		Engine:     a.engine,
-		Catalog:    a.catalog,
-		Identity:   identity.New(cat, cat, identity.DefaultParams(), c.logger),
-		Jobs:       q,
-		Progress:   a.progress,
-		Status:     a.status,
-		Sessions:   cat.Sessions(),
+		Engine:   a.engine,
+		Catalog:  a.catalog,
+		Identity: identity.New(cat, cat, identity.DefaultParams(), c.logger),
+		Jobs:     q,
+		Progress: a.progress,
+		Status:   a.status,
+		Sessions: cat.Sessions(),
+		Seal:     secret.NewKeyring(c.getenv(secret.EnvKey), a.cfg.DataDir),
+		TestNotification: func(ctx context.Context, actor engine.Actor) (string, error) {
+			var report strings.Builder
+			err := sendTestNotification(ctx, a, actor, "the web UI's settings page", nil, &report)
+			return report.String(), err
+		},
 		Secure:     a.cfg.TLSCert != "" || a.cfg.BehindTLSProxy,
 		TrustProxy: a.cfg.BehindTLSProxy,
 		Logger:     c.logger.With("component", "web"),

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -20,6 +22,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
+	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
 )
 
@@ -93,7 +96,7 @@ func newTestServer(t testing.TB) *testServer {
 		Status: func(ctx context.Context) (*Status, error) {
 			return &Status{OK: true, MaxBackupAge: "26h0m0s"}, nil
 		},
-		Sessions: cat.Sessions(), Now: ts.clock})
+		Sessions: cat.Sessions(), Now: ts.clock, Seal: secret.NewKeyring("", dir)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,3 +266,33 @@ func (ts *testServer) audit() []*backup.AuditEntry {
 }
 
 func copyAll(w io.Writer, r io.Reader) (int64, error) { return io.Copy(w, r) }
+
+// multipart posts form as multipart/form-data, as a browser sends a form
+// with enctype="multipart/form-data", and returns the status and body.
+func (u *user) multipart(path string, form url.Values) (int, string) {
+	u.ts.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, vs := range form {
+		for _, v := range vs {
+			if err := mw.WriteField(k, v); err != nil {
+				u.ts.t.Fatal(err)
+			}
+		}
+	}
+	if err := mw.Close(); err != nil {
+		u.ts.t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", u.ts.URL+path, &buf)
+	if err != nil {
+		u.ts.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := u.Browser.Do(req)
+	if err != nil {
+		u.ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,14 @@ var funcs = template.FuncMap{
 	"seconds": func(ms int64) string {
 		return (time.Duration(ms) * time.Millisecond).Round(100 * time.Millisecond).String()
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":   func(a, b int) int { return a + b },
+	"split": strings.Fields,
+	"itoa":  strconv.Itoa,
+	// secretField describes a write-only setting's input: never its value,
+	// only whether it is set.
+	"secretField": func(key, label, placeholder string, set map[string]bool, errs map[string]string) map[string]any {
+		return map[string]any{"Key": key, "Label": label, "Placeholder": placeholder, "Set": set[key], "Err": errs[key]}
+	},
 	"sub": func(a, b int) int { return a - b },
 }
 

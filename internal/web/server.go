@@ -18,6 +18,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
+	"github.com/hmsbackup/hmsbackup/internal/settings"
 )
 
 //go:embed templates/*.html
@@ -54,7 +55,14 @@ type Config struct {
 	// TrustProxy takes the client's address from X-Forwarded-For (set by
 	// the reverse proxy in front of hmsbackup); otherwise the connection's.
 	TrustProxy bool
-	Logger     *slog.Logger
+	// Seal seals secret settings (webhook URL, credentials) before they
+	// are stored: the secret.Keyring of the data directory.
+	Seal settings.Sealer
+	// TestNotification and TestGoogleDrive run the settings page's test
+	// buttons; nil: the button says the server cannot.
+	TestNotification TestFunc
+	TestGoogleDrive  TestFunc
+	Logger           *slog.Logger
 	// Now is the clock of the sign-in rate limit (tests); default time.Now.
 	Now func() time.Time
 }
@@ -114,6 +122,7 @@ func (s *Server) Handler(health http.Handler) http.Handler {
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
 	s.pageRoutes(mux)
+	s.settingsRoutes(mux)
 	s.apiRoutes(mux)
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
