@@ -51,9 +51,26 @@ type AuditEntry struct {
 	UserAgent     string `json:"user_agent"`
 }
 
-// AuditFilter selects audit entries; zero fields match all. Newest first.
+// AuditFilter selects audit entries; zero fields match all, and the
+// fields given must all match. Newest first (by CreatedAt, then ID).
 type AuditFilter struct {
 	BackupID *int64
 	Action   *Action
-	Limit    int
+	// Actor matches the entry's actor exactly, regardless of case: a web
+	// user's name, "cli:alice", "scheduler".
+	Actor string
+	// UserID matches entries of that web user.
+	UserID *int64
+	// Outcome matches "success" or "failure" (exactly).
+	Outcome string
+	// Since and Until bound CreatedAt: Since <= CreatedAt < Until. Zero
+	// times leave that side open.
+	Since, Until time.Time
+	// MaxID, when positive, matches only entries with ID <= MaxID: pages
+	// of one listing stay stable while new entries arrive (auditcsv's
+	// export sets it from its first page).
+	MaxID int64
+	// Offset skips that many matching entries; Limit returns at most that
+	// many (0: all).
+	Offset, Limit int
 }

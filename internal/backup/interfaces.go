@@ -100,8 +100,9 @@ type Catalog interface {
 
 	// AddAuditEntry appends e and sets its ID and CreatedAt.
 	AddAuditEntry(ctx context.Context, e *AuditEntry) error
-	// FindAuditEntries returns matching entries, newest first.
-	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// FindAuditEntries returns the entries f selects, newest first, the
+	// page f.Offset/f.Limit asks for, and how many match in all.
+	FindAuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, int, error)
 
 	Close() error
 }

@@ -190,7 +190,7 @@ func (f *fixture) backupDirFiles(t tb) []string {
 
 func (f *fixture) audit(t tb, action backup.Action) []*backup.AuditEntry {
 	t.Helper()
-	entries, err := f.cat.FindAuditEntries(context.Background(), backup.AuditFilter{Action: &action})
+	entries, _, err := f.cat.FindAuditEntries(context.Background(), backup.AuditFilter{Action: &action})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestRestoreChecksForeignKeysFromOtherDatabases(t *testing.T) {
 		if got := notes.kinds(); !slices.Equal(got, []backup.NotificationKind{backup.NotifyRestoreWarning}) {
 			t.Errorf("notifications %v, want one restore warning", got)
 		}
-		entries, err := f.cat.FindAuditEntries(ctx, backup.AuditFilter{BackupID: &b.ID, Action: &restoreAction})
+		entries, _, err := f.cat.FindAuditEntries(ctx, backup.AuditFilter{BackupID: &b.ID, Action: &restoreAction})
 		if err != nil || len(entries) != 1 {
 			t.Fatalf("audit: %v, %v", entries, err)
 		}

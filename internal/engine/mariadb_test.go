@@ -415,7 +415,7 @@ func TestProperty12FailedRestoreLeavesDatabaseAsBefore(t *testing.T) {
 		if got, want := content(decompressed(t, after)), content(decompressed(t, before)); got != want {
 			rt.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
 		}
-		entries, _ := f.cat.FindAuditEntries(ctx, backup.AuditFilter{BackupID: &bad.ID})
+		entries, _, _ := f.cat.FindAuditEntries(ctx, backup.AuditFilter{BackupID: &bad.ID})
 		if len(entries) == 0 || entries[0].Action != backup.ActionRestore || entries[0].Outcome != "failure" {
 			rt.Fatalf("audit for the failed restore: %+v", entries)
 		}

@@ -361,7 +361,7 @@ func TestUnsendableNotificationsNeverChangeTheOutcome(t *testing.T) {
 	if want := []string{"restore_failed", "backup_recovered", "backup_failed"}; !slices.Equal(kinds, want) {
 		t.Errorf("unsent notifications audited: %v, want %v (newest first)", kinds, want)
 	}
-	all, _ := f.cat.FindAuditEntries(ctx, backup.AuditFilter{})
+	all, _, _ := f.cat.FindAuditEntries(ctx, backup.AuditFilter{})
 	for _, e := range all {
 		noSecrets(t, "an audit entry", e.Details)
 	}

@@ -17,7 +17,7 @@ import (
 func settingsAudit(t *testing.T, f *fixture) []*backup.AuditEntry {
 	t.Helper()
 	action := backup.ActionSettings
-	entries, err := f.cat.FindAuditEntries(context.Background(), backup.AuditFilter{Action: &action})
+	entries, _, err := f.cat.FindAuditEntries(context.Background(), backup.AuditFilter{Action: &action})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) audit(t *testing.T) []*backup.AuditEntry {
 	t.Helper()
-	es, err := f.cat.FindAuditEntries(t.Context(), backup.AuditFilter{})
+	es, _, err := f.cat.FindAuditEntries(t.Context(), backup.AuditFilter{})
 	if err != nil {
 		t.Fatalf("FindAuditEntries: %v", err)
 	}

@@ -200,7 +200,7 @@ func TestAuditEntryKeepsSourceAddressAndUserAgent(t *testing.T) {
 	if err := c.AddAuditEntry(ctx, cli); err != nil {
 		t.Fatalf("AddAuditEntry: %v", err)
 	}
-	got, err := c.FindAuditEntries(ctx, backup.AuditFilter{})
+	got, _, err := c.FindAuditEntries(ctx, backup.AuditFilter{})
 	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[1], e) || !reflect.DeepEqual(got[0], cli) {
 		t.Errorf("FindAuditEntries = %s, %v", dump(got), err)
 	}
