@@ -258,7 +258,7 @@ func (ts *testServer) waitJob(id int64) queue.JobState {
 // audit returns every audit entry, newest first.
 func (ts *testServer) audit() []*backup.AuditEntry {
 	ts.t.Helper()
-	es, err := ts.Catalog.FindAuditEntries(context.Background(), backup.AuditFilter{})
+	es, _, err := ts.Catalog.FindAuditEntries(context.Background(), backup.AuditFilter{})
 	if err != nil {
 		ts.t.Fatal(err)
 	}

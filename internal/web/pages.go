@@ -197,7 +197,7 @@ func (s *Server) backupPage(w http.ResponseWriter, r *http.Request, p *principal
 	if !ok {
 		return
 	}
-	hist, err := s.cfg.Catalog.FindAuditEntries(r.Context(), backup.AuditFilter{BackupID: &b.ID, Limit: 200})
+	hist, _, err := s.cfg.Catalog.FindAuditEntries(r.Context(), backup.AuditFilter{BackupID: &b.ID, Limit: 200})
 	s.audit(r, p, ActionView, &b.ID, err, "view "+b.Filename)
 	if err != nil {
 		s.errorPage(w, r, p, err)

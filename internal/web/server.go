@@ -123,6 +123,7 @@ func (s *Server) Handler(health http.Handler) http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
 	s.pageRoutes(mux)
 	s.settingsRoutes(mux)
+	s.auditRoutes(mux)
 	s.apiRoutes(mux)
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
