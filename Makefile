@@ -4,7 +4,7 @@ GO ?= go
 .PHONY: run build test vet bench
 
 run:
-	$(GO) run ./cmd/hmsbackup create
+	$(GO) run ./cmd/hmsbackup serve
 
 build:
 	$(GO) build -o bin/hmsbackup ./cmd/hmsbackup
