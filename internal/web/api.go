@@ -33,6 +33,8 @@ type apiErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"` // the invalid input, with 422
+	// Fields names every invalid input and why (settings).
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // writeError writes err as the API's JSON error with its HTTP status.

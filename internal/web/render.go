@@ -177,6 +177,8 @@ func httpStatus(err error) int {
 		return http.StatusServiceUnavailable
 	case backup.ECORRUPT:
 		return http.StatusConflict
+	case backup.ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }

@@ -124,6 +124,7 @@ func (s *Server) Handler(health http.Handler) http.Handler {
 	s.pageRoutes(mux)
 	s.settingsRoutes(mux)
 	s.auditRoutes(mux)
+	s.settingsAPIRoutes(mux)
 	s.apiRoutes(mux)
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

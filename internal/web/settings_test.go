@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -89,5 +90,43 @@ func TestSettingsFormIsAllOrNothingAndSecretsAreWriteOnly(t *testing.T) {
 	}
 	if s, _ := ts.Catalog.Settings(t.Context()); s.RetentionDaily != 10 {
 		t.Fatal("a denied POST changed the settings")
+	}
+}
+
+// PUT /api/v1/settings is all or nothing, names the bad fields, never
+// returns a secret, and needs backups.manage-settings.
+func TestSettingsAPI(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.addUser("alice", "admin")
+	op := ts.addUser("bob", "operator")
+	var e apiError
+	code := admin.api("PUT", "/api/v1/settings", map[string]any{"schedule_enabled": true, "schedule_frequency": "custom",
+		"cron_expression": "not cron", "retention_daily": -3, "notification_emails": []string{"ok@example.org"}}, &e)
+	if code != http.StatusUnprocessableEntity || e.Error.Field == "" || e.Error.Fields["cron_expression"] == "" || e.Error.Fields["retention_daily"] == "" {
+		t.Fatalf("invalid PUT: %d %+v", code, e)
+	}
+	if s, _ := ts.Catalog.Settings(t.Context()); s.ScheduleEnabled || len(s.NotificationEmails) != 0 {
+		t.Fatalf("an invalid PUT saved something: %+v", s)
+	}
+	var got settingsView
+	hook := "https://hooks.example.org/T0KEN-9f8e7d"
+	code = admin.api("PUT", "/api/v1/settings", map[string]any{"schedule_enabled": true, "schedule_frequency": "weekly", "schedule_day": 3,
+		"schedule_time": "04:15", "notification_emails": []string{"a@example.org", "b@example.org"}, "webhook_url": hook}, &got)
+	if code != 200 || !got.ScheduleEnabled || got.ScheduleDay != 3 || got.ScheduleTime != "04:15" || len(got.NotificationEmails) != 2 || !got.Secrets["webhook_url"] {
+		t.Fatalf("valid PUT: %d %+v", code, got)
+	}
+	var raw map[string]any
+	admin.api("GET", "/api/v1/settings", nil, &raw)
+	if b, _ := json.Marshal(raw); strings.Contains(string(b), "T0KEN") || !strings.Contains(string(b), `"webhook_url":true`) {
+		t.Fatalf("GET settings: %s", b)
+	}
+	if code := op.api("PUT", "/api/v1/settings", map[string]any{"schedule_enabled": false}, &e); code != http.StatusForbidden {
+		t.Fatalf("operator PUT: %d", code)
+	}
+	if code := op.api("GET", "/api/v1/settings", nil, &e); code != http.StatusForbidden {
+		t.Fatalf("operator GET: %d", code)
+	}
+	if s, _ := ts.Catalog.Settings(t.Context()); !s.ScheduleEnabled {
+		t.Fatal("a denied PUT changed the settings")
 	}
 }
