@@ -40,6 +40,7 @@ func (s *Server) userRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /roles", s.page(adminRoleList, s.rolesPage))
 	mux.Handle("POST /roles", s.page(adminRoleAdd, s.addRole))
 	mux.Handle("POST /roles/{role}/delete", s.page(adminRoleDelete, s.deleteRole))
+	s.tokenRoutes(mux)
 }
 
 // usersData is the users page: the users, the roles a new user may get,
