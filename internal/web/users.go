@@ -52,6 +52,7 @@ type usersData struct {
 	Form    userForm
 	RowUser string // the user RowErr is about
 	RowErr  string
+	RowOpen bool // RowErr is about the password: show its form open
 }
 
 type userForm struct {
@@ -196,7 +197,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, p *princi
 			return
 		}
 		s.renderUsers(w, r, p, http.StatusUnprocessableEntity, usersData{Form: userForm{Role: identity.RoleViewer},
-			RowUser: name, RowErr: userMessage(err)}, nil)
+			RowUser: name, RowErr: userMessage(err), RowOpen: true}, nil)
 		return
 	}
 	if generated == "" {
