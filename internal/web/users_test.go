@@ -191,8 +191,9 @@ func TestAdminCreatesUserWithGeneratedPasswordShownOnce(t *testing.T) {
 	}
 	// A weak typed password comes back next to that user, changes nothing.
 	code, body, _ = admin.submit("POST", "/users/bob/password", url.Values{"password": {"short"}})
-	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "too short") {
-		t.Errorf("weak reset: %d\n%s", code, body)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "too short") ||
+		!regexp.MustCompile(`(?s)data-user="bob".*?<details class="inline" open>`).MatchString(body) {
+		t.Errorf("weak reset: %d, not next to bob's open form\n%s", code, body)
 	}
 	if res := ts.newBrowser("bob").signIn(typed); res.Request.URL.Path != "/backups" {
 		t.Errorf("a refused reset changed the password")
@@ -338,7 +339,7 @@ func TestDisableEndsSessionAndTokensAtOnce(t *testing.T) {
 	// An admin cannot disable themself, in any case of the name.
 	for _, name := range []string{"alice", "ALICE"} {
 		code, body, _ = admin.submit("POST", "/users/"+name+"/disable", url.Values{})
-		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "You cannot disable yourself") {
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "You cannot disable yourself") || strings.Contains(body, " open>") {
 			t.Errorf("alice disables %s: %d\n%s", name, code, body)
 		}
 	}
