@@ -380,6 +380,26 @@ func (s *Service) RevokeToken(ctx context.Context, by Actor, id int64) (t *Token
 	return t, err
 }
 
+// RevokeOwnToken revokes the API token id if it belongs to the user
+// userID, as RevokeToken does. A token of another user gives the same
+// ENOTFOUND as an unknown id, so that no one learns which ids exist.
+func (s *Service) RevokeOwnToken(ctx context.Context, by Actor, userID, id int64) (t *Token, err error) {
+	defer func() {
+		s.record(ctx, by, backup.ActionTokenRevoke, err, fmt.Sprintf("revoke own API token %d", id))
+	}()
+	t, err = s.store.FindTokenByID(ctx, id)
+	if errors.Is(err, backup.ErrNotFound) || (err == nil && t.UserID != userID) {
+		return nil, backup.Errorf(backup.ENOTFOUND, "no API token %d of yours", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revoke API token %d: %w", id, err)
+	}
+	if t, err = s.store.RevokeToken(ctx, id); err != nil {
+		return nil, fmt.Errorf("revoke API token %d: %w", id, err)
+	}
+	return t, nil
+}
+
 // AuthenticateToken returns the user of token and the token's record, and
 // records the use, if token is a token CreateToken made, not revoked, of a
 // user not disabled. Otherwise it returns EUNAUTHORIZED, the same for

@@ -274,3 +274,43 @@ func TestCatalogFileHoldsNoSecrets(t *testing.T) {
 	f.cat.Close() // checkpoints the WAL into the file
 	check()
 }
+
+func TestRevokeOwnToken(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t)
+	alice, _, _ := f.svc.AddUser(ctx, cliActor, "alice", "operator", "")
+	bob, _, _ := f.svc.AddUser(ctx, cliActor, "bob", "operator", "")
+	tok, secret, err := f.svc.CreateToken(ctx, cliActor, "alice", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bob cannot revoke Alice's token, and learns no more than for an
+	// unknown id.
+	_, err = f.svc.RevokeOwnToken(ctx, cliActor, bob.ID, tok.ID)
+	wantCode(t, err, backup.ENOTFOUND)
+	_, err = f.svc.RevokeOwnToken(ctx, cliActor, bob.ID, 999)
+	wantCode(t, err, backup.ENOTFOUND)
+	if _, _, err := f.svc.AuthenticateToken(ctx, secret); err != nil {
+		t.Fatalf("Alice's token after Bob's attempt: %v", err)
+	}
+	got, err := f.svc.RevokeOwnToken(ctx, cliActor, alice.ID, tok.ID)
+	if err != nil || got.RevokedAt == nil {
+		t.Fatalf("RevokeOwnToken = %+v, %v", got, err)
+	}
+	_, _, err = f.svc.AuthenticateToken(ctx, secret)
+	wantCode(t, err, backup.EUNAUTHORIZED)
+	var failed, done int
+	for _, e := range f.audit(t) {
+		if e.Action == backup.ActionTokenRevoke {
+			switch e.Outcome {
+			case "failure":
+				failed++
+			case "success":
+				done++
+			}
+		}
+	}
+	if failed != 2 || done != 1 {
+		t.Errorf("token.revoke audit: %d failed, %d done; want 2 and 1", failed, done)
+	}
+}

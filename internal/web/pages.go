@@ -54,6 +54,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /backups/{id}/restore", s.page(canRestore, s.restore))
 	mux.Handle("GET /jobs/{id}", s.page(route{perm: identity.PermView, action: "job.view"}, s.jobPage))
 	mux.Handle("GET /jobs/{id}/progress", s.page(route{perm: identity.PermView, action: "job.view"}, s.jobProgress))
+	s.userRoutes(mux)
 }
 
 // signInPage shows the form; a signed-in user goes to the backups.
