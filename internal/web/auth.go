@@ -78,7 +78,10 @@ func agent(r *http.Request) string {
 	return ua
 }
 
-const sessionUserKey = "user_id"
+const (
+	sessionUserKey  = "user_id"
+	sessionSinceKey = "signed_in_at" // Unix nanoseconds
+)
 
 // sessionPrincipal returns the signed-in user of the request's session,
 // or nil.
@@ -88,6 +91,11 @@ func (s *Server) sessionPrincipal(r *http.Request) (*principal, error) {
 		return nil, nil
 	}
 	u, err := s.cfg.Identity.ActiveUser(r.Context(), id)
+	if err == nil && u.UpdatedAt.UnixNano() > s.sessions.GetInt64(r.Context(), sessionSinceKey) {
+		// The password was reset (or the user disabled and enabled) after
+		// this session began: every session of the user ends.
+		err = backup.Errorf(backup.EUNAUTHORIZED, "the user changed since this session began")
+	}
 	if backup.ErrorCode(err) == backup.EUNAUTHORIZED {
 		// Disabled or deleted since: the session ends now.
 		_ = s.sessions.Destroy(r.Context())

@@ -119,6 +119,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(r.Context(), sessionUserKey, u.ID)
+	s.sessions.Put(r.Context(), sessionSinceKey, time.Now().UnixNano())
 	http.Redirect(w, r, form.Next, http.StatusSeeOther)
 }
 

@@ -163,12 +163,19 @@ func TestAdminCreatesUserWithGeneratedPasswordShownOnce(t *testing.T) {
 	}
 
 	// A reset with a generated password: shown once, the old one stops
-	// working.
+	// working, and bob's sessions end.
+	bobBefore := ts.newBrowser("bob")
+	if res := bobBefore.signIn(pw); res.Request.URL.Path != "/backups" {
+		t.Fatalf("bob cannot sign in: at %s", res.Request.URL)
+	}
 	code, body, _ = admin.submit("POST", "/users/bob/password", url.Values{"password": {""}})
 	if code != http.StatusOK || !strings.Contains(body, "New password for bob") {
 		t.Fatalf("reset password: %d\n%s", code, body)
 	}
 	pw2 := shownSecret(t, body)
+	if code, _, at := bobBefore.submit("GET", "/backups", nil); code != http.StatusOK || at != "/sign-in" {
+		t.Errorf("bob's session from before the reset still works: %d at %s", code, at)
+	}
 	if pw2 == pw {
 		t.Fatal("the reset gave the same password")
 	}
