@@ -120,11 +120,18 @@ func (s *Server) principalFor(r *http.Request, u *identity.User, api bool) (*pri
 type route struct {
 	perm   identity.Permission // "" with admin: the admin role
 	admin  bool
+	any    bool // every signed-in user (their own API tokens)
 	action backup.Action
 }
 
+// anyUser is a route every signed-in user may use.
+var anyUser = route{any: true}
+
 // allowed reports whether p may use rt.
 func (rt route) allowed(p *principal) bool {
+	if rt.any {
+		return true
+	}
 	if rt.admin {
 		return p.Admin()
 	}

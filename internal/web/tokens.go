@@ -1,10 +1,8 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -15,31 +13,9 @@ import (
 // tokenRoutes registers the API tokens pages: every signed-in user
 // manages their own tokens; an admin also everyone else's.
 func (s *Server) tokenRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /tokens", s.signedIn(s.tokensPage))
-	mux.Handle("POST /tokens", s.signedIn(s.createToken))
-	mux.Handle("POST /tokens/{token}/revoke", s.signedIn(s.revokeToken))
-}
-
-// signedIn wraps a UI handler that every signed-in user may use, whatever
-// their role: a session, else the sign-in page. (page needs a permission
-// or the admin role.)
-func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *principal)) http.Handler {
-	return s.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := s.sessionPrincipal(r)
-		if err != nil {
-			s.errorPage(w, r, nil, err)
-			return
-		}
-		if p == nil {
-			next := r.URL.RequestURI()
-			if r.Method != http.MethodGet {
-				next = "/"
-			}
-			http.Redirect(w, r, "/sign-in?next="+url.QueryEscape(next), http.StatusSeeOther)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
-	}))
+	mux.Handle("GET /tokens", s.page(anyUser, s.tokensPage))
+	mux.Handle("POST /tokens", s.page(anyUser, s.createToken))
+	mux.Handle("POST /tokens/{token}/revoke", s.page(anyUser, s.revokeToken))
 }
 
 // tokensData is the API tokens page: the user's tokens (an admin's: every
