@@ -121,7 +121,7 @@ still accepts its URL as an argument, as before.)`,
 				return err
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				_, changes, err := a.engine.UpdateSettings(cmd.Context(), a.actor, pairs, a.settingsOptions())
+				_, changes, err := a.engine.UpdateSettingsWith(cmd.Context(), a.actor, pairs, a.settingsOptions())
 				if err != nil {
 					return err
 				}

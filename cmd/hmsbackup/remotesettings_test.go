@@ -99,6 +99,18 @@ func TestRemoteSettingsThroughTheCLI(t *testing.T) {
 		t.Errorf("remote test s3 unconfigured: exit %d, %q", exitCode(r.err), r.stderr)
 	}
 
+	// A setting the environment gives counts as given: a bucket needs an
+	// endpoint, from the settings or from HMSBACKUP_S3_ENDPOINT.
+	if r := cliRun(t, env, "settings", "set", "s3_endpoint=", "s3_bucket=hms-backups"); exitCode(r.err) != 2 ||
+		!strings.Contains(r.stderr, "s3_endpoint: is empty, but s3_bucket is set") {
+		t.Errorf("a bucket without endpoint: exit %d, %q", exitCode(r.err), r.stderr)
+	}
+	env["HMSBACKUP_S3_ENDPOINT"] = bucket.URL()
+	mustOK(t, cliRun(t, env, "settings", "set", "s3_endpoint=", "s3_bucket=hms-backups"))
+	if r := mustOK(t, cliRun(t, env, "remote", "test", "s3")); !strings.Contains(r.stdout, "S3 works") {
+		t.Errorf("remote test s3 with the endpoint from the environment:\n%s", r.stdout)
+	}
+
 	// The audit names what changed and the tests, never a secret.
 	var entries []backup.AuditEntry
 	if err := json.Unmarshal([]byte(mustOK(t, cliRun(t, env, "audit", "--json", "--limit", "0")).stdout), &entries); err != nil {
@@ -113,8 +125,8 @@ func TestRemoteSettingsThroughTheCLI(t *testing.T) {
 			t.Errorf("audit entry holds a secret: %+v", e)
 		}
 	}
-	if tests != 5 {
-		t.Errorf("%d remote.test audit entries, want 5 (two by remote test, gdrive test, two s3 tests)", tests)
+	if tests != 6 {
+		t.Errorf("%d remote.test audit entries, want 6 (two by remote test, gdrive test, three s3 tests)", tests)
 	}
 	// Sealed at rest: no file of the data directory holds a secret.
 	for _, s := range []string{s3Secret, "PRIVATE KEY", string(keyJSON[60:120])} {

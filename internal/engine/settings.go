@@ -11,13 +11,19 @@ import (
 )
 
 // UpdateSettings applies the "KEY=VALUE" pairs to the saved settings, all
-// or nothing (settings.ApplyWith), sealing secrets with opts.Seal; saves
-// them once; and writes one audit entry naming each key changed with its
-// old and new value (a secret only as "set" or "not set"). When any pair
-// is invalid it returns EINVALID wrapping settings.Errors, and nothing is
-// saved or audited. When no value changes, nothing is saved and changes is
-// empty.
-func (e *Engine) UpdateSettings(ctx context.Context, actor Actor, pairs []string, opts settings.Options) (backup.Settings, []settings.Change, error) {
+// or nothing (settings.Apply), sealing secrets with seal; saves them once;
+// and writes one audit entry naming each key changed with its old and new
+// value (a secret only as "set" or "not set"). When any pair is invalid it
+// returns EINVALID wrapping settings.Errors, and nothing is saved or
+// audited. When no value changes, nothing is saved and changes is empty.
+func (e *Engine) UpdateSettings(ctx context.Context, actor Actor, pairs []string, seal settings.Sealer) (backup.Settings, []settings.Change, error) {
+	return e.UpdateSettingsWith(ctx, actor, pairs, settings.Options{Seal: seal})
+}
+
+// UpdateSettingsWith is UpdateSettings with settings.Options: with
+// Overridden (remotes.Env.Overrides), a setting the environment gives
+// counts as given (an S3 bucket needs an endpoint).
+func (e *Engine) UpdateSettingsWith(ctx context.Context, actor Actor, pairs []string, opts settings.Options) (backup.Settings, []settings.Change, error) {
 	return e.changeSettings(ctx, actor, func(cur backup.Settings) (backup.Settings, []settings.Change, error) {
 		return settings.ApplyWith(cur, pairs, opts)
 	})

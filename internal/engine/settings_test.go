@@ -30,7 +30,7 @@ func TestUpdateSettingsSavesOnceAndAuditsTheKeys(t *testing.T) {
 	keys := secret.NewKeyring("", f.dir)
 	const hook = "https://hooks.example/services/s3cr3tT0k3n"
 
-	got, changes, err := f.eng.UpdateSettings(ctx, alice, []string{"schedule_time=03:30", "webhook_url=" + hook, "retention_daily=7"}, settings.Options{Seal: keys})
+	got, changes, err := f.eng.UpdateSettings(ctx, alice, []string{"schedule_time=03:30", "webhook_url=" + hook, "retention_daily=7"}, keys)
 	if err != nil {
 		t.Fatalf("UpdateSettings: %v", err)
 	}
@@ -59,7 +59,7 @@ func TestUpdateSettingsSavesOnceAndAuditsTheKeys(t *testing.T) {
 	}
 
 	// Nothing changed: nothing saved, nothing audited.
-	if _, changes, err := f.eng.UpdateSettings(ctx, alice, []string{"schedule_time=3:30"}, settings.Options{Seal: keys}); err != nil || len(changes) != 0 {
+	if _, changes, err := f.eng.UpdateSettings(ctx, alice, []string{"schedule_time=3:30"}, keys); err != nil || len(changes) != 0 {
 		t.Errorf("no-op UpdateSettings = %v, %v", changes, err)
 	}
 	if again, _ := f.cat.Settings(ctx); !again.UpdatedAt.Equal(saved.UpdatedAt) {
@@ -67,7 +67,7 @@ func TestUpdateSettingsSavesOnceAndAuditsTheKeys(t *testing.T) {
 	}
 
 	// Invalid: EINVALID wrapping settings.Errors; nothing saved or audited.
-	_, _, err = f.eng.UpdateSettings(ctx, alice, []string{"schedule_time=04:00", "cron_expression=* * * * 9"}, settings.Options{Seal: keys})
+	_, _, err = f.eng.UpdateSettings(ctx, alice, []string{"schedule_time=04:00", "cron_expression=* * * * 9"}, keys)
 	var fe settings.Errors
 	if backup.ErrorCode(err) != backup.EINVALID || !errors.As(err, &fe) || fe["cron_expression"] != "day-of-week field: 9 is out of range 0-6 (0 = Sunday)" {
 		t.Errorf("invalid UpdateSettings = %v", err)

@@ -248,37 +248,45 @@ func (p *Provider) Env() Env { return p.env }
 // returns the remotes it returned last.
 func (p *Provider) Remotes(ctx context.Context) []engine.Remote {
 	s, err := p.catalog.Settings(ctx)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		return p.last
 	}
 	eff := Resolve(s, p.env, p.keys)
 	var out []engine.Remote
 	if eff.Drive != nil {
-		out = append(out, p.remote(ctx, engine.RemoteGoogleDrive, driveFingerprint(eff), func() engine.Remote { return openDrive(ctx, eff) }))
+		out = append(out, p.remote(engine.RemoteGoogleDrive, driveFingerprint(eff), func() engine.Remote { return openDrive(ctx, eff) }))
 	}
 	if eff.S3 != nil {
-		out = append(out, p.remote(ctx, engine.RemoteS3, s3Fingerprint(eff), func() engine.Remote { return openS3(ctx, eff) }))
+		out = append(out, p.remote(engine.RemoteS3, s3Fingerprint(eff), func() engine.Remote { return openS3(ctx, eff) }))
 	}
+	p.mu.Lock()
 	p.last = out
+	p.mu.Unlock()
 	return out
 }
 
 // remote returns the cached remote of kind if its configuration is the
-// same (and it opened, or failed recently), else opens it anew. p.mu is
-// held.
-func (p *Provider) remote(ctx context.Context, kind engine.RemoteKind, fingerprint string, open func() engine.Remote) engine.Remote {
-	now := p.now()
+// same (and it opened, or failed less than RetryOpenAfter ago), else opens
+// it anew. Opening (S3 asks the server) runs without the lock, so a slow
+// server does not hold up the other remote or other callers; two callers
+// may then open the same configuration at once, and the last one is kept.
+func (p *Provider) remote(kind engine.RemoteKind, fingerprint string, open func() engine.Remote) engine.Remote {
 	retry := p.RetryOpenAfter
 	if retry == 0 {
 		retry = 15 * time.Second
 	}
-	if c, ok := p.cached[kind]; ok && c.fingerprint == fingerprint && (c.remote.OpenErr == nil || now.Sub(c.at) < retry) {
+	p.mu.Lock()
+	c, ok := p.cached[kind]
+	p.mu.Unlock()
+	if ok && c.fingerprint == fingerprint && (c.remote.OpenErr == nil || p.now().Sub(c.at) < retry) {
 		return c.remote
 	}
 	r := open()
-	p.cached[kind] = cachedRemote{fingerprint: fingerprint, remote: r, at: now}
+	p.mu.Lock()
+	p.cached[kind] = cachedRemote{fingerprint: fingerprint, remote: r, at: p.now()}
+	p.mu.Unlock()
 	return r
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
@@ -271,5 +273,86 @@ func TestStatusesAndView(t *testing.T) {
 	v, err := p.View(ctx)
 	if err != nil || v.S3Bucket != "hms" || !v.SecretsSet["s3_secret_key"] || v.OverriddenBy["s3_bucket"] != "HMSBACKUP_S3_BUCKET" {
 		t.Errorf("View = %+v, %v", v, err)
+	}
+}
+
+// A storage that could not be opened (the bucket is missing) is reported
+// as such, then tried again once RetryOpenAfter has passed: the bucket,
+// made in the meantime, is used without a restart.
+func TestProviderRetriesAFailedOpen(t *testing.T) {
+	ctx := t.Context()
+	box := newBox(t)
+	cat := openCatalog(t)
+	fake, err := s3fake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	save(t, cat, box, "s3_endpoint="+fake.URL(), "s3_bucket=late-bucket")
+	now := time.Date(2026, 11, 29, 2, 0, 0, 0, time.UTC)
+	p := remotes.NewProvider(cat, remotes.Env{}, box)
+	p.Now = func() time.Time { return now }
+	p.RetryOpenAfter = time.Minute
+	if rs := p.Remotes(ctx); len(rs) != 1 || rs[0].OpenErr == nil {
+		t.Fatalf("remotes with the bucket missing: %+v", rs)
+	}
+	if err := fake.Backend.CreateBucket("late-bucket"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(30 * time.Second)
+	if rs := p.Remotes(ctx); rs[0].OpenErr == nil {
+		t.Errorf("a failed open was tried again before RetryOpenAfter")
+	}
+	now = now.Add(31 * time.Second)
+	if rs := p.Remotes(ctx); rs[0].OpenErr != nil {
+		t.Errorf("after RetryOpenAfter, with the bucket there: %v", rs[0].OpenErr)
+	}
+}
+
+// Operations asking for remotes while the settings change get either
+// configuration, whole (run with -race).
+func TestProviderIsSafeForConcurrentUse(t *testing.T) {
+	ctx := t.Context()
+	box := newBox(t)
+	cat := openCatalog(t)
+	fake, err := s3fake.New("a-bucket", "b-bucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	save(t, cat, box, "s3_endpoint="+fake.URL(), "s3_bucket=a-bucket")
+	p := remotes.NewProvider(cat, remotes.Env{}, box)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 5 {
+				rs := p.Remotes(ctx)
+				if len(rs) != 1 || rs[0].OpenErr != nil {
+					errs <- fmt.Errorf("goroutine %d call %d: %+v", i, j, rs)
+					return
+				}
+				if _, err := rs[0].Storage.Put(ctx, fmt.Sprintf("f%d-%d", i, j), strings.NewReader("x")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for _, b := range []string{"b-bucket", "a-bucket", "b-bucket"} {
+		save(t, cat, box, "s3_bucket="+b)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if rs := p.Remotes(ctx); rs[0].OpenErr != nil {
+		t.Fatal(rs[0].OpenErr)
+	}
+	if st, ok := p.Remotes(ctx)[0].Storage.(interface{ Bucket() string }); !ok || st.Bucket() != "b-bucket" {
+		t.Errorf("after the changes, the storage is not on the last bucket saved")
 	}
 }
