@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -450,6 +451,21 @@ func (p *Provider) TestS3(ctx context.Context) TestResult {
 	}
 	res.ok("connect, sign in and find the bucket")
 	return res.probe(ctx, "S3", "the bucket", st)
+}
+
+// Report is the result for people: one line per step ("write a probe
+// file  ok" or "FAILED: why"), then Message. The web page shows it as is.
+func (r TestResult) Report() string {
+	var b strings.Builder
+	for _, s := range r.Steps {
+		if s.OK {
+			fmt.Fprintf(&b, "%-40s ok\n", s.Name)
+		} else {
+			fmt.Fprintf(&b, "%-40s FAILED: %s\n", s.Name, s.Error)
+		}
+	}
+	b.WriteString(r.Message)
+	return b.String()
 }
 
 // ok records a step that worked.

@@ -203,12 +203,18 @@ func TestGoogleDriveConnectionTest(t *testing.T) {
 			t.Errorf("the probe file %s was left behind", f.Name)
 		}
 	}
+	if rep := res.Report(); !strings.Contains(rep, "write a probe file") || !strings.HasSuffix(rep, res.Message) || strings.Contains(rep, "FAILED") {
+		t.Errorf("Report of a working Drive:\n%s", rep)
+	}
 
 	fake.RevokeCredentials(true)
 	res = p.TestGoogleDrive(ctx)
 	last := res.Steps[len(res.Steps)-1]
 	if res.OK || last.OK || last.Name != "authenticate and read the folder" || !strings.Contains(res.Message, "re-authorise") {
 		t.Errorf("test with revoked credentials: %+v", res)
+	}
+	if rep := res.Report(); !strings.Contains(rep, "authenticate and read the folder") || !strings.Contains(rep, "FAILED: ") {
+		t.Errorf("Report with revoked credentials:\n%s", rep)
 	}
 	if strings.Contains(res.Message, "PRIVATE KEY") || strings.Contains(res.Message, string(key[40:80])) {
 		t.Errorf("the message holds the key: %s", res.Message)
