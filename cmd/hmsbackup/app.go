@@ -20,11 +20,10 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/lock"
 	"github.com/hmsbackup/hmsbackup/internal/notify"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
+	"github.com/hmsbackup/hmsbackup/internal/remotes"
 	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/settings"
-	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 	"github.com/hmsbackup/hmsbackup/internal/storage/local"
-	"github.com/hmsbackup/hmsbackup/internal/storage/s3"
 	"github.com/hmsbackup/hmsbackup/internal/tempfile"
 	"github.com/hmsbackup/hmsbackup/internal/web"
 )
@@ -41,6 +40,19 @@ type app struct {
 	// progress is where serve's running jobs stand (web UI, API).
 	progress *web.Progress
 	queue    *queue.Queue // serve's job queue, nil for other commands
+	// keys seals and opens secret settings.
+	keys *secret.Keyring
+	// remotes makes the off-site storages of each operation from the
+	// settings and the environment (the engine's RemoteSource), shows the
+	// settings for the UI, and tests connections.
+	remotes *remotes.Provider
+}
+
+// settingsOptions are how this process seals and checks settings changes:
+// with its secret key, counting the settings the environment overrides as
+// given.
+func (a *app) settingsOptions() settings.Options {
+	return settings.Options{Seal: a.keys, Overridden: a.cfg.Remotes.Overrides()}
 }
 
 func (a *app) Close() error { return a.catalog.Close() }
@@ -120,8 +132,12 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		LockWait:    cfg.LockWait,
 		StateDir:    cfg.DataDir,
 	}
-	eng.Remotes = openRemotes(ctx, cfg)
-	hookURL := webhookURL(cfg, cat, secret.NewKeyring(c.getenv(secret.EnvKey), cfg.DataDir))
+	keys := secret.NewKeyring(c.getenv(secret.EnvKey), cfg.DataDir)
+	// Off-site storages are made per operation from the settings as they
+	// are then, so a change made while serve runs applies at once.
+	provider := remotes.NewProvider(cat, cfg.Remotes, keys)
+	eng.RemoteSource = provider.Remotes
+	hookURL := webhookURL(cfg, cat, keys)
 	notifier := c.notifier(cfg, cat, hookURL, logger)
 	eng.Notifier = notifier
 	if n, err := eng.Recover(ctx); err != nil {
@@ -138,7 +154,7 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		fmt.Fprintf(c.stderr, "hmsbackup: WARNING: the restore of backup %d (%s) into %s started at %s did not finish (the process was killed or its rollback failed), so the database may be incomplete; the data from before it is in pre-restore backup %d (%s): run `hmsbackup restore %d --force`, or restore another backup\n",
 			m.BackupID, m.BackupFilename, m.Database, m.StartedAt.In(cfg.Location).Format(time.RFC3339), m.PreRestoreID, m.PreRestoreFilename, m.PreRestoreID)
 	}
-	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor(), webhookURL: hookURL, notifier: notifier}, nil
+	return &app{cfg: cfg, catalog: cat, engine: eng, actor: osActor(), webhookURL: hookURL, notifier: notifier, keys: keys, remotes: provider}, nil
 }
 
 // notifier is where notifications go: the log, mail to the settings'
@@ -218,32 +234,6 @@ func (n *cliNotifier) Notify(ctx context.Context, note backup.Notification) erro
 		fmt.Fprintf(n.stderr, "hmsbackup: warning: the %s notification could not be sent (recorded in the audit trail): %s\n", note.Kind, oneLine(err.Error()))
 	}
 	return err
-}
-
-// openRemotes builds the configured off-site storages. One that cannot be
-// opened (bad credentials, missing bucket, S3 down) does not stop local
-// backups: it fails each use with the reason, which becomes the backup's
-// warning and a notification.
-func openRemotes(ctx context.Context, cfg config) []engine.Remote {
-	var remotes []engine.Remote
-	if cfg.GDrive.FolderID != "" {
-		s, err := gdrive.New(ctx, gdrive.Config{FolderID: cfg.GDrive.FolderID, CredentialsFile: cfg.GDrive.CredentialsFile, Endpoint: cfg.GDrive.Endpoint})
-		r := engine.Remote{Kind: engine.RemoteGoogleDrive, Storage: s}
-		if err != nil {
-			r = engine.Remote{Kind: engine.RemoteGoogleDrive, OpenErr: fmt.Errorf("Google Drive: %w", err)}
-		}
-		remotes = append(remotes, r)
-	}
-	if cfg.S3.Bucket != "" {
-		s, err := s3.New(ctx, s3.Config{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, Prefix: cfg.S3.Prefix, Region: cfg.S3.Region,
-			AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, UseTLS: cfg.S3.UseTLS, ServerSideEncryption: cfg.S3.SSE})
-		r := engine.Remote{Kind: engine.RemoteS3, Storage: s}
-		if err != nil {
-			r = engine.Remote{Kind: engine.RemoteS3, OpenErr: fmt.Errorf("S3: %w", err)}
-		}
-		remotes = append(remotes, r)
-	}
-	return remotes
 }
 
 // ensureSample creates the sample HMS database on a first run with no

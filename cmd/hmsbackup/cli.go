@@ -93,6 +93,7 @@ Environment:
 		c.checkCommand(),
 		c.syncCommand(),
 		c.gdriveCommand(),
+		c.remoteCommand(),
 		c.settingsCommand(),
 		c.scheduleCommand(),
 		c.serveCommand(),

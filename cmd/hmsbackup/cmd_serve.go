@@ -21,7 +21,6 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/queue"
 	"github.com/hmsbackup/hmsbackup/internal/scheduler"
-	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/web"
 )
 
@@ -164,14 +163,23 @@ func (c *cli) webHandler(a *app, q *queue.Queue) (http.Handler, func(context.Con
 		return nil, nil, fmt.Errorf("the web UI needs the SQLite catalog")
 	}
 	srv, err := web.New(web.Config{
-		Engine:   a.engine,
-		Catalog:  a.catalog,
-		Identity: identity.New(cat, cat, identity.DefaultParams(), c.logger),
-		Jobs:     q,
-		Progress: a.progress,
-		Status:   a.status,
-		Sessions: cat.Sessions(),
-		Seal:     secret.NewKeyring(c.getenv(secret.EnvKey), a.cfg.DataDir),
+		Engine:     a.engine,
+		Catalog:    a.catalog,
+		Identity:   identity.New(cat, cat, identity.DefaultParams(), c.logger),
+		Jobs:       q,
+		Progress:   a.progress,
+		Status:     a.status,
+		Sessions:   cat.Sessions(),
+		Seal:       a.keys,
+		Overridden: a.cfg.Remotes.Overrides(),
+		TestGoogleDrive: func(ctx context.Context, actor engine.Actor) (string, error) {
+			res := testRemote(ctx, a, actor, engine.RemoteGoogleDrive)
+			return res.Report(), res.Err
+		},
+		TestS3: func(ctx context.Context, actor engine.Actor) (string, error) {
+			res := testRemote(ctx, a, actor, engine.RemoteS3)
+			return res.Report(), res.Err
+		},
 		TestNotification: func(ctx context.Context, actor engine.Actor) (string, error) {
 			var report strings.Builder
 			err := sendTestNotification(ctx, a, actor, "the web UI's settings page", nil, &report)

@@ -4,15 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/schedule"
-	"github.com/hmsbackup/hmsbackup/internal/secret"
 	"github.com/hmsbackup/hmsbackup/internal/settings"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -41,8 +42,9 @@ func (c *cli) settingsShowCommand() *cobra.Command {
 					return err
 				}
 				zone := effectiveZone(s, a.cfg.Location)
+				overrides := a.cfg.Remotes.Overrides()
 				if asJSON {
-					return writeSettingsJSON(c, s, zone)
+					return writeSettingsJSON(c, s, zone, overrides)
 				}
 				shown := settings.Show(s)
 				tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
@@ -51,9 +53,11 @@ func (c *cli) settingsShowCommand() *cobra.Command {
 					if k == "timezone" && v == "" {
 						v = `"" (the process's zone: ` + zone + ")"
 					}
+					if env := overrides[k]; env != "" {
+						v += " (overridden by " + env + ")"
+					}
 					fmt.Fprintf(tw, "%s\t%s\n", k, v)
 				}
-				fmt.Fprintf(tw, "google_credentials\t%s\n", setOrNot(len(s.GoogleCredentialsEnc) > 0))
 				fmt.Fprintf(tw, "effective_timezone\t%s\n", zone)
 				updated := "never (these are the defaults)"
 				if !s.UpdatedAt.IsZero() {
@@ -69,8 +73,9 @@ func (c *cli) settingsShowCommand() *cobra.Command {
 }
 
 // writeSettingsJSON prints backup.Settings' JSON fields, with the secrets
-// as "set" or "not set", and the zone schedules use.
-func writeSettingsJSON(c *cli, s backup.Settings, zone string) error {
+// as "set" or "not set", the zone schedules use, and which settings the
+// environment overrides ("overridden_by": {"s3_bucket": "HMSBACKUP_S3_BUCKET"}).
+func writeSettingsJSON(c *cli, s backup.Settings, zone string, overrides map[string]string) error {
 	if s.NotificationEmails == nil {
 		s.NotificationEmails = []string{}
 	}
@@ -82,22 +87,28 @@ func writeSettingsJSON(c *cli, s backup.Settings, zone string) error {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return fmt.Errorf("settings as JSON: %w", err)
 	}
-	out["webhook_url"] = setOrNot(len(s.WebhookURLEnc) > 0)
-	out["google_credentials"] = setOrNot(len(s.GoogleCredentialsEnc) > 0)
+	for k, set := range settings.SecretsSet(s) {
+		out[k] = setOrNot(set)
+	}
 	out["effective_timezone"] = zone
+	out["overridden_by"] = overrides
 	return writeJSON(c.stdout, out)
 }
 
 func (c *cli) settingsSetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set KEY=VALUE...",
-		Short: "Change settings, all or none: every value is checked first (webhook_url=- reads the URL from standard input)",
+		Short: "Change settings, all or none: every value is checked first (secrets: KEY=- reads standard input, KEY=@FILE a file)",
 		Long: `Change backup settings. Every KEY=VALUE is checked before anything is saved; if any is
 invalid, nothing changes and each bad key is named with the reason (exit status 2).
 
 Keys: ` + strings.Join(settings.Keys(), ", ") + `.
-webhook_url=- reads the URL from standard input, so its token stays out of the
-process list and the shell history; webhook_url= clears it.`,
+
+Secrets (` + strings.Join(secretKeys(), ", ") + `) never go on the command line, where
+ps and the shell history would show them: KEY=- reads the value from standard input
+(google_credentials: all of it; the others: the first line), KEY=@FILE reads it from
+FILE (e.g. google_credentials=@/root/drive-key.json). KEY= clears it. (webhook_url
+still accepts its URL as an argument, as before.)`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return backup.Errorf(backup.EINVALID, "settings set needs at least one KEY=VALUE, e.g. hmsbackup settings set schedule_time=02:30")
@@ -105,20 +116,12 @@ process list and the shell history; webhook_url= clears it.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pairs := make([]string, len(args))
-			copy(pairs, args)
-			for i, p := range pairs {
-				if key, v, _ := strings.Cut(p, "="); settings.IsSecret(strings.TrimSpace(key)) && v == "-" {
-					secretValue, err := c.readSecret(key)
-					if err != nil {
-						return err
-					}
-					pairs[i] = key + "=" + secretValue
-				}
+			pairs, err := c.secretPairs(args)
+			if err != nil {
+				return err
 			}
 			return c.withApp(cmd.Context(), func(a *app) error {
-				keys := secret.NewKeyring(c.getenv(secret.EnvKey), a.cfg.DataDir)
-				_, changes, err := a.engine.UpdateSettings(cmd.Context(), a.actor, pairs, keys)
+				_, changes, err := a.engine.UpdateSettingsWith(cmd.Context(), a.actor, pairs, a.settingsOptions())
 				if err != nil {
 					return err
 				}
@@ -135,15 +138,104 @@ process list and the shell history; webhook_url= clears it.`,
 	}
 }
 
+// secretKeys lists the secret settings.
+func secretKeys() []string {
+	var keys []string
+	for _, k := range settings.Keys() {
+		if settings.IsSecret(k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// argvSecrets are the secrets refused as literal arguments.
+var argvSecrets = []string{"google_credentials", "s3_secret_key"}
+
+// secretPairs reads the secrets given as KEY=- (standard input, once) or
+// KEY=@FILE, and refuses those written on the command line. Its errors
+// never repeat an argument.
+func (c *cli) secretPairs(args []string) ([]string, error) {
+	pairs := make([]string, len(args))
+	copy(pairs, args)
+	stdinUsed := ""
+	for i, p := range pairs {
+		key, v, _ := strings.Cut(p, "=")
+		key = strings.TrimSpace(key)
+		if !settings.IsSecret(key) {
+			continue
+		}
+		switch {
+		case v == "-":
+			if stdinUsed != "" {
+				return nil, backup.Errorf(backup.EINVALID, "%s=- and %s=- both read standard input: give one of them as KEY=@FILE", stdinUsed, key)
+			}
+			stdinUsed = key
+			value, err := c.readSecret(key, key == "google_credentials")
+			if err != nil {
+				return nil, err
+			}
+			pairs[i] = key + "=" + value
+		case strings.HasPrefix(v, "@"):
+			b, err := readSecretFile(key, strings.TrimPrefix(v, "@"))
+			if err != nil {
+				return nil, err
+			}
+			pairs[i] = key + "=" + b
+		case v != "" && slices.Contains(argvSecrets, key):
+			return nil, backup.Errorf(backup.EINVALID, "%s is a secret: give %s=- to read it from standard input or %s=@FILE to read a file, never the value itself (ps and the shell history would show it)", key, key, key)
+		}
+	}
+	return pairs, nil
+}
+
+// maxSecretSize bounds a secret read from a file or standard input.
+const maxSecretSize = 64 << 10
+
+// readSecretFile reads a secret setting's value from a file.
+func readSecretFile(key, path string) (string, error) {
+	if path == "" {
+		return "", backup.Errorf(backup.EINVALID, "%s=@ needs a file name, e.g. %s=@/root/secret.json", key, key)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", backup.Wrap(err, backup.EINVALID, "read %s from %s", key, path)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return "", backup.Wrap(err, backup.EINVALID, "read %s from %s", key, path)
+	}
+	if len(b) > maxSecretSize {
+		return "", backup.Errorf(backup.EINVALID, "%s: %s is larger than %d KiB: is it the right file?", key, path, maxSecretSize>>10)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 // readSecret reads a secret setting's value from standard input: without
-// echo from a terminal, else its first line.
-func (c *cli) readSecret(key string) (string, error) {
+// echo from a terminal, else its first line, or all of it when whole.
+func (c *cli) readSecret(key string, whole bool) (string, error) {
 	if f, ok := c.stdin.(*os.File); ok && c.isTerminal(f) {
+		if whole {
+			return "", backup.Errorf(backup.EINVALID, "%s=- reads a file's content from standard input: redirect it (%s=- < key.json) or give %s=@FILE", key, key, key)
+		}
 		fmt.Fprintf(c.stderr, "%s: ", key)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(c.stderr)
 		if err != nil {
 			return "", fmt.Errorf("read %s from the terminal: %w", key, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if whole {
+		b, err := io.ReadAll(io.LimitReader(c.stdin, maxSecretSize+1))
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("read %s from standard input: %w", key, err)
+		case len(b) > maxSecretSize:
+			return "", backup.Errorf(backup.EINVALID, "%s: standard input gave more than %d KiB: is it the right file?", key, maxSecretSize>>10)
+		case strings.TrimSpace(string(b)) == "":
+			return "", backup.Errorf(backup.EINVALID, "%s=- reads the value from standard input, which gave none", key)
 		}
 		return strings.TrimSpace(string(b)), nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/notify"
+	"github.com/hmsbackup/hmsbackup/internal/remotes"
 )
 
 // config is the environment's settings (PRODUCT.md, "Interfaces that must
@@ -43,28 +44,16 @@ type config struct {
 	// takes the client's address from that header.
 	TLSCert, TLSKey string
 	BehindTLSProxy  bool
-	// Off-site copies; each is off unless its required settings are set.
-	GDrive gdriveConfig
-	S3     s3Config
+	// Off-site copies: the HMSBACKUP_GDRIVE_* and HMSBACKUP_S3_* variables,
+	// which override the catalog's settings field by field
+	// (internal/remotes).
+	Remotes remotes.Env
 	// Notifications: SMTP (off unless HMSBACKUP_SMTP_HOST is set; the
 	// password is never printed), the webhook URL (it holds a token: never
 	// printed) and the host name subjects give.
 	SMTP       notify.SMTPConfig
 	WebhookURL string
 	NotifyHost string
-}
-
-// gdriveConfig is Google Drive's settings: on when FolderID is set.
-type gdriveConfig struct {
-	FolderID        string // HMSBACKUP_GDRIVE_FOLDER_ID
-	CredentialsFile string // HMSBACKUP_GDRIVE_CREDENTIALS_FILE: service-account key or authorised-user JSON
-	Endpoint        string // HMSBACKUP_GDRIVE_ENDPOINT: API base URL override (tests, private gateways)
-}
-
-// s3Config is S3's settings: on when Bucket is set. The secret is never printed.
-type s3Config struct {
-	Endpoint, Bucket, Prefix, Region, AccessKey, SecretKey string
-	UseTLS, SSE                                            bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -119,27 +108,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_LOCK_WAIT=%q is not a duration such as 30s or 10m", s)
 		}
 	}
-	c.GDrive = gdriveConfig{
-		FolderID:        getenv("HMSBACKUP_GDRIVE_FOLDER_ID"),
-		CredentialsFile: getenv("HMSBACKUP_GDRIVE_CREDENTIALS_FILE"),
-		Endpoint:        getenv("HMSBACKUP_GDRIVE_ENDPOINT"),
-	}
-	if c.GDrive.FolderID != "" && c.GDrive.CredentialsFile == "" {
-		return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_GDRIVE_FOLDER_ID is set but HMSBACKUP_GDRIVE_CREDENTIALS_FILE is not: give the service-account key or OAuth credentials file")
-	}
-	c.S3 = s3Config{
-		Endpoint:  getenv("HMSBACKUP_S3_ENDPOINT"),
-		Bucket:    getenv("HMSBACKUP_S3_BUCKET"),
-		Prefix:    getenv("HMSBACKUP_S3_PREFIX"),
-		Region:    getenv("HMSBACKUP_S3_REGION"),
-		AccessKey: getenv("HMSBACKUP_S3_ACCESS_KEY"),
-		SecretKey: getenv("HMSBACKUP_S3_SECRET_KEY"),
-		UseTLS:    getenv("HMSBACKUP_S3_INSECURE") == "",
-		SSE:       getenv("HMSBACKUP_S3_SSE") != "",
-	}
-	if c.S3.Bucket != "" && c.S3.Endpoint == "" {
-		return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_S3_BUCKET is set but HMSBACKUP_S3_ENDPOINT is not: give the S3 endpoint, e.g. s3.eu-central-1.amazonaws.com")
-	}
+	// Whether Drive and S3 are complete is known only with the catalog's
+	// settings: remotes.Resolve says what is missing.
+	c.Remotes = remotes.EnvFrom(getenv)
 	c.DumpCommand = getenv("HMSBACKUP_MYSQLDUMP")
 	c.ClientCommand = getenv("HMSBACKUP_MYSQL")
 	if c.SMTP, err = loadSMTP(getenv); err != nil {

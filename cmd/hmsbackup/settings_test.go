@@ -66,7 +66,7 @@ func TestSettingsShowAndSet(t *testing.T) {
 			want = append(want, name)
 		}
 	}
-	want = append(want, "webhook_url", "google_credentials", "effective_timezone")
+	want = append(want, "webhook_url", "google_credentials", "s3_secret_key", "effective_timezone", "overridden_by")
 	var got []string
 	for k := range m {
 		got = append(got, k)

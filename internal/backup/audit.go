@@ -32,6 +32,10 @@ const (
 	ActionTokenList    Action = "token.list"
 	ActionTokenRevoke  Action = "token.revoke"
 	ActionSignIn       Action = "sign-in" // a password sign-in, failed ones too
+	// ActionRemoteTest records a connection test of Google Drive or S3
+	// (remotes.Provider.TestGoogleDrive, TestS3); details name the remote
+	// and the outcome's message, never a credential.
+	ActionRemoteTest Action = "remote.test"
 )
 
 // AuditEntry is one row of backup_logs: who did what to which backup, when,

@@ -25,8 +25,19 @@ type Settings struct {
 	MaxBackupAge Duration `json:"max_backup_age"`
 	// WebhookURLEnc is the sealed webhook URL (it holds a token); never
 	// serialised.
-	WebhookURLEnc []byte    `json:"-"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	WebhookURLEnc []byte `json:"-"`
+	// S3-compatible storage: on when S3Bucket is set. HMSBACKUP_S3_*
+	// variables override these field by field (internal/remotes).
+	S3Endpoint  string `json:"s3_endpoint"` // host:port or URL
+	S3Bucket    string `json:"s3_bucket"`
+	S3Prefix    string `json:"s3_prefix"`
+	S3Region    string `json:"s3_region"`
+	S3AccessKey string `json:"s3_access_key"`
+	// S3SecretKeyEnc is the sealed secret access key; never serialised.
+	S3SecretKeyEnc []byte    `json:"-"`
+	S3UseTLS       bool      `json:"s3_use_tls"` // https for a host:port endpoint
+	S3SSE          bool      `json:"s3_sse"`     // server-side encryption (SSE-S3)
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Duration is a time.Duration written as text ("26h0m0s") in JSON.
@@ -53,5 +64,6 @@ func DefaultSettings() Settings {
 		RetentionWeekly:   4,
 		RetentionMonthly:  6,
 		MaxBackupAge:      Duration(26 * time.Hour),
+		S3UseTLS:          true,
 	}
 }

@@ -41,7 +41,11 @@ func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.B
 	b, err := e.createLocked(ctx, req)
 	var copies *lock.Lock
 	var cerr error
-	if err == nil && len(e.Remotes) > 0 {
+	var remotes []Remote
+	if err == nil {
+		remotes = e.ActiveRemotes(ctx)
+	}
+	if len(remotes) > 0 {
 		// Uploads run after the database's lock is let go (a slow remote
 		// must not hold up the next backup or restore), under the copies'
 		// lock, which a delete of this backup waits for.
@@ -62,7 +66,7 @@ func (e *Engine) CreateBackup(ctx context.Context, req CreateRequest) (*backup.B
 	if copies != nil {
 		// Off-site copies: a failed upload is a warning on a completed
 		// backup, not a failed backup (6.3).
-		_ = e.uploadAll(ctx, b, req.Actor)
+		_ = e.uploadAll(ctx, b, req.Actor, remotes)
 		copies.Release()
 	}
 	// Backups work again after failures: say so.

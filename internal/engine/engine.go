@@ -48,6 +48,12 @@ type Engine struct {
 	// Remotes are the off-site storages every completed backup is copied
 	// to (Google Drive, S3); none by default.
 	Remotes []Remote
+	// RemoteSource, if set, gives the off-site storages anew for each
+	// operation, instead of Remotes: a settings change (a new bucket, new
+	// Drive credentials) applies from the next operation on, without a
+	// restart (remotes.Provider.Remotes). An operation keeps the ones it
+	// got until it ends. It must be safe for concurrent use.
+	RemoteSource func(ctx context.Context) []Remote
 	// Notifier hears about failed backups, uploads and restores; nil: none.
 	Notifier backup.Notifier
 }

@@ -50,7 +50,7 @@ func (e *Engine) verify(ctx context.Context, b *backup.Backup) ([]CopyCheck, err
 	b.IsLocal = backup.ErrorCode(err) != backup.ENOTFOUND
 	checks := []CopyCheck{copyCheck("local", err)}
 	errs := []error{err}
-	for _, r := range e.Remotes {
+	for _, r := range e.ActiveRemotes(ctx) {
 		expected := r.has(b)
 		err := e.verifyRemote(ctx, b, r)
 		if expected || r.has(b) || err != nil {
@@ -257,7 +257,7 @@ func (e *Engine) Download(ctx context.Context, id int64, actor Actor) (io.ReadCl
 
 // openRemote opens the first off-site copy the record knows of.
 func (e *Engine) openRemote(ctx context.Context, b *backup.Backup) (io.ReadCloser, error) {
-	for _, r := range e.Remotes {
+	for _, r := range e.ActiveRemotes(ctx) {
 		if rs, err := r.storage(); err == nil && r.has(b) {
 			if rc, err := rs.Open(ctx, b.Filename); err == nil {
 				return rc, nil

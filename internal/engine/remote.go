@@ -29,6 +29,15 @@ type Remote struct {
 	OpenErr error
 }
 
+// ActiveRemotes returns the off-site storages an operation starting now
+// uses: RemoteSource's when set, else Remotes.
+func (e *Engine) ActiveRemotes(ctx context.Context) []Remote {
+	if e.RemoteSource != nil {
+		return e.RemoteSource(ctx)
+	}
+	return e.Remotes
+}
+
 // storage returns the storage, or why it is unusable.
 func (r Remote) storage() (backup.Storage, error) {
 	if r.OpenErr != nil {
@@ -87,10 +96,10 @@ func (e *Engine) uploadsNotStarted(ctx context.Context, b *backup.Backup, actor 
 // records where it is. A failed upload leaves the backup completed and
 // local (6.3): the failure becomes the record's warning, an audit entry and
 // a notification. It returns the uploads' errors joined.
-func (e *Engine) uploadAll(ctx context.Context, b *backup.Backup, actor Actor) error {
+func (e *Engine) uploadAll(ctx context.Context, b *backup.Backup, actor Actor, remotes []Remote) error {
 	var errs []error
 	var warnings []string
-	for _, r := range e.Remotes {
+	for _, r := range remotes {
 		if r.has(b) {
 			continue
 		}
@@ -135,7 +144,7 @@ func (e *Engine) upload(ctx context.Context, b *backup.Backup, r Remote) error {
 // has it (4.1), checking its SHA-256 before it is used.
 func (e *Engine) fetch(ctx context.Context, b *backup.Backup) error {
 	var errs []error
-	for _, r := range e.Remotes {
+	for _, r := range e.ActiveRemotes(ctx) {
 		if !r.has(b) {
 			continue
 		}
@@ -184,7 +193,7 @@ func copyChecked(ctx context.Context, b *backup.Backup, from, to backup.Storage)
 // that cannot be deleted keeps the record, with the reason as its warning.
 func (e *Engine) deleteRemotes(ctx context.Context, b *backup.Backup) error {
 	var errs []error
-	for _, r := range e.Remotes {
+	for _, r := range e.ActiveRemotes(ctx) {
 		rs, err := r.storage()
 		if err != nil && !r.has(b) {
 			continue // no copy recorded there: nothing to orphan
@@ -230,12 +239,13 @@ func (e *Engine) Sync(ctx context.Context, actor Actor) (SyncResult, error) {
 		return res, err
 	}
 	var errs []error
+	remotes := e.ActiveRemotes(ctx)
 	for _, b := range backups {
 		if b.Source == backup.SourcePreRestore || !b.IsLocal {
 			continue
 		}
 		missing := 0
-		for _, r := range e.Remotes {
+		for _, r := range remotes {
 			if !r.has(b) {
 				missing++
 			}
@@ -243,9 +253,9 @@ func (e *Engine) Sync(ctx context.Context, actor Actor) (SyncResult, error) {
 		if missing == 0 {
 			continue
 		}
-		err := e.uploadAll(ctx, b, actor)
+		err := e.uploadAll(ctx, b, actor, remotes)
 		still := 0
-		for _, r := range e.Remotes {
+		for _, r := range remotes {
 			if !r.has(b) {
 				still++
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/schedule"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive"
 )
 
 // Sealer seals a secret setting's value before it is stored
@@ -160,6 +161,20 @@ func fields() []field {
 			},
 			check: checkFolderID,
 			show:  func(s backup.Settings) string { return s.GoogleDriveFolderID }},
+		{key: "google_credentials", secret: true,
+			set: func(s *backup.Settings, v string, seal Sealer) error {
+				if strings.TrimSpace(v) == "" {
+					s.GoogleCredentialsEnc = nil
+					return nil
+				}
+				if _, err := gdrive.CredentialsType([]byte(v)); err != nil {
+					return err // says what is wrong, never quoting the key
+				}
+				sealed, err := sealValue(seal, "google_credentials", v)
+				s.GoogleCredentialsEnc = sealed
+				return err
+			},
+			show: func(s backup.Settings) string { return setOrNot(len(s.GoogleCredentialsEnc) > 0) }},
 		{key: "timezone",
 			set: func(s *backup.Settings, v string, _ Sealer) error {
 				s.Timezone = strings.TrimSpace(v)
@@ -188,18 +203,73 @@ func fields() []field {
 				if err := checkWebhookURL(v); err != nil {
 					return err
 				}
-				if seal == nil {
-					return fmt.Errorf("cannot be stored: no secret key to seal it with")
-				}
-				sealed, err := seal.Seal("webhook_url", []byte(v))
-				if err != nil {
-					return fmt.Errorf("cannot be sealed: %w", err)
-				}
+				sealed, err := sealValue(seal, "webhook_url", v)
 				s.WebhookURLEnc = sealed
-				return nil
+				return err
 			},
 			show: func(s backup.Settings) string { return setOrNot(len(s.WebhookURLEnc) > 0) }},
+		text("s3_endpoint", func(s *backup.Settings) *string { return &s.S3Endpoint }, checkS3Endpoint),
+		text("s3_bucket", func(s *backup.Settings) *string { return &s.S3Bucket }, checkS3Bucket),
+		{key: "s3_prefix",
+			set: func(s *backup.Settings, v string, _ Sealer) error {
+				s.S3Prefix = strings.TrimSpace(v)
+				return reason(checkS3Prefix(*s))
+			},
+			check: checkS3Prefix,
+			show:  func(s backup.Settings) string { return s.S3Prefix }},
+		text("s3_region", func(s *backup.Settings) *string { return &s.S3Region }, checkS3Region),
+		text("s3_access_key", func(s *backup.Settings) *string { return &s.S3AccessKey }, checkS3AccessKey),
+		{key: "s3_secret_key", secret: true,
+			set: func(s *backup.Settings, v string, seal Sealer) error {
+				v = strings.TrimSpace(v)
+				if v == "" {
+					s.S3SecretKeyEnc = nil
+					return nil
+				}
+				if len(v) > 256 || strings.IndexFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+					return fmt.Errorf("is not an S3 secret key: at most 256 characters, no spaces or control characters (the value is not repeated here)")
+				}
+				sealed, err := sealValue(seal, "s3_secret_key", v)
+				s.S3SecretKeyEnc = sealed
+				return err
+			},
+			show: func(s backup.Settings) string { return setOrNot(len(s.S3SecretKeyEnc) > 0) }},
+		{key: "s3_use_tls",
+			set: func(s *backup.Settings, v string, _ Sealer) (err error) {
+				s.S3UseTLS, err = parseBool(v)
+				return err
+			},
+			show: func(s backup.Settings) string { return strconv.FormatBool(s.S3UseTLS) }},
+		{key: "s3_sse",
+			set: func(s *backup.Settings, v string, _ Sealer) (err error) {
+				s.S3SSE, err = parseBool(v)
+				return err
+			},
+			show: func(s backup.Settings) string { return strconv.FormatBool(s.S3SSE) }},
 	}
+}
+
+// text is a plain text setting, trimmed, checked by check.
+func text(key string, ptr func(*backup.Settings) *string, check func(backup.Settings) string) field {
+	return field{key: key,
+		set: func(s *backup.Settings, v string, _ Sealer) error {
+			*ptr(s) = strings.TrimSpace(v)
+			return reason(check(*s))
+		},
+		check: check,
+		show:  func(s backup.Settings) string { return *ptr(&s) }}
+}
+
+// sealValue seals a secret setting's value.
+func sealValue(seal Sealer, key, v string) ([]byte, error) {
+	if seal == nil {
+		return nil, fmt.Errorf("cannot be stored: no secret key to seal it with")
+	}
+	sealed, err := seal.Seal(key, []byte(v))
+	if err != nil {
+		return nil, fmt.Errorf("cannot be sealed: %w", err)
+	}
+	return sealed, nil
 }
 
 // Keys lists the settable keys, in the order settings are shown.
@@ -226,7 +296,13 @@ func IsSecret(key string) bool {
 // schedule needs a cron expression, Drive needs a folder). It returns nil
 // or Errors naming every invalid key. Secret settings are checked when
 // set: their stored values are sealed.
-func Validate(s backup.Settings) error {
+func Validate(s backup.Settings) error { return ValidateWith(s, nil) }
+
+// ValidateWith is Validate when the environment overrides some settings:
+// overridden maps those keys to their variables (remotes.Overrides). A
+// rule such as "an S3 bucket needs an endpoint" counts an overridden key
+// as given.
+func ValidateWith(s backup.Settings, overridden map[string]string) error {
 	errs := Errors{}
 	for _, f := range fields() {
 		if f.check == nil {
@@ -236,8 +312,35 @@ func Validate(s backup.Settings) error {
 			errs.add(f.key, r)
 		}
 	}
+	for k, r := range crossChecks(s, overridden) {
+		errs.add(k, r)
+	}
 	if len(errs) == 0 {
 		return nil
+	}
+	return errs
+}
+
+// crossChecks says how the off-site settings do not fit together, where
+// the environment does not make up for it.
+func crossChecks(s backup.Settings, overridden map[string]string) Errors {
+	errs := Errors{}
+	given := func(key string, set bool) bool { return set || overridden[key] != "" }
+	if s.GoogleDriveEnabled && !given("google_drive_folder_id", s.GoogleDriveFolderID != "") {
+		errs.add("google_drive_folder_id", "is empty, but google_drive_enabled is true: give the folder id from the folder's URL")
+	}
+	if s.GoogleDriveEnabled && !given("google_credentials", len(s.GoogleCredentialsEnc) > 0) {
+		errs.add("google_credentials", "is not set, but google_drive_enabled is true: give the service account's JSON key file")
+	}
+	if s.S3Bucket != "" && !given("s3_endpoint", s.S3Endpoint != "") {
+		errs.add("s3_endpoint", "is empty, but s3_bucket is set: give the S3 endpoint, e.g. s3.eu-central-1.amazonaws.com or minio.hospital.example:9000")
+	}
+	access, secret := given("s3_access_key", s.S3AccessKey != ""), given("s3_secret_key", len(s.S3SecretKeyEnc) > 0)
+	if access && !secret {
+		errs.add("s3_secret_key", "is not set, but s3_access_key is: give both, or neither for a public bucket")
+	}
+	if secret && !access {
+		errs.add("s3_access_key", "is empty, but s3_secret_key is set: give both, or neither for a public bucket")
 	}
 	return errs
 }
@@ -275,6 +378,20 @@ type Change struct {
 // the new settings and the keys given whose value changed, in the order
 // given; a secret given is always reported, as it cannot be compared.
 func Apply(s backup.Settings, pairs []string, seal Sealer) (backup.Settings, []Change, error) {
+	return ApplyWith(s, pairs, Options{Seal: seal})
+}
+
+// Options says how ApplyWith and Update seal and check.
+type Options struct {
+	// Seal seals secret values; nil when no secret is set.
+	Seal Sealer
+	// Overridden maps the keys the environment overrides to their
+	// variables (remotes.Overrides), for ValidateWith.
+	Overridden map[string]string
+}
+
+// ApplyWith is Apply with Options.
+func ApplyWith(s backup.Settings, pairs []string, opts Options) (backup.Settings, []Change, error) {
 	next := s
 	errs := Errors{}
 	var given []string
@@ -291,13 +408,13 @@ func Apply(s backup.Settings, pairs []string, seal Sealer) (backup.Settings, []C
 			continue
 		}
 		given = append(given, key)
-		if err := Set(&next, key, text, seal); err != nil {
+		if err := Set(&next, key, text, opts.Seal); err != nil {
 			for k, r := range err.(Errors) {
 				errs.add(k, r)
 			}
 		}
 	}
-	if err := Validate(next); err != nil {
+	if err := ValidateWith(next, opts.Overridden); err != nil {
 		for k, r := range err.(Errors) {
 			errs.add(k, r)
 		}
@@ -411,10 +528,7 @@ func checkEmails(s backup.Settings) string {
 func checkFolderID(s backup.Settings) string {
 	id := s.GoogleDriveFolderID
 	if id == "" {
-		if s.GoogleDriveEnabled {
-			return "is empty, but google_drive_enabled is true: give the folder id from the folder's URL"
-		}
-		return ""
+		return "" // whether one is needed: crossChecks
 	}
 	if len(id) > 200 || strings.IndexFunc(id, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
@@ -466,9 +580,9 @@ func checkWebhookURL(v string) error {
 }
 
 // isName reports whether key looks like a setting's name: lower-case
-// letters and underscores.
+// letters, digits and underscores.
 func isName(key string) bool {
-	return key != "" && strings.Trim(key, "abcdefghijklmnopqrstuvwxyz_") == ""
+	return key != "" && strings.Trim(key, "abcdefghijklmnopqrstuvwxyz0123456789_") == ""
 }
 
 func parseBool(v string) (bool, error) {
@@ -507,4 +621,77 @@ func reason(r string) error {
 		return nil
 	}
 	return fmt.Errorf("%s", r)
+}
+
+func checkS3Endpoint(s backup.Settings) string {
+	v := s.S3Endpoint
+	if v == "" {
+		return "" // whether one is needed: crossChecks
+	}
+	if len(v) > 255 || strings.ContainsAny(v, " \t\r\n") {
+		return fmt.Sprintf("%q is not an endpoint: give host:port or a URL such as https://s3.eu-central-1.amazonaws.com", v)
+	}
+	if strings.Contains(v, "://") {
+		u, err := url.Parse(v)
+		switch {
+		case err != nil || u.Host == "":
+			return fmt.Sprintf("%q is not a URL with a host, such as https://minio.hospital.example:9000", v)
+		case u.Scheme != "http" && u.Scheme != "https":
+			return fmt.Sprintf("%q: the scheme must be http or https", v)
+		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.User != nil:
+			return fmt.Sprintf("%q has a path, query or user: give only the scheme, host and port (the bucket is s3_bucket)", v)
+		}
+		return ""
+	}
+	if strings.ContainsAny(v, "/?#@") {
+		return fmt.Sprintf("%q is not host:port: give the host and port only, e.g. s3.amazonaws.com or minio:9000", v)
+	}
+	return ""
+}
+
+func checkS3Bucket(s backup.Settings) string {
+	b := s.S3Bucket
+	if b == "" {
+		return ""
+	}
+	ok := len(b) >= 3 && len(b) <= 63 && strings.IndexFunc(b, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
+	}) < 0 && isAlnum(b[0]) && isAlnum(b[len(b)-1])
+	if !ok {
+		return fmt.Sprintf("%q is not a bucket name: 3-63 lower-case letters, digits, '.', '-' or '_', starting and ending with a letter or digit", b)
+	}
+	return ""
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+func checkS3Prefix(s backup.Settings) string {
+	p := s.S3Prefix
+	switch {
+	case strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("%q starts with '/': remove it (e.g. hospital/)", p)
+	case len(p) > 512:
+		return fmt.Sprintf("is %d characters long: at most 512", len(p))
+	case strings.IndexFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0:
+		return "has control characters: give letters, digits and / such as hospital/"
+	}
+	return ""
+}
+
+func checkS3Region(s backup.Settings) string {
+	r := s.S3Region
+	if len(r) > 64 || strings.IndexFunc(r, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')
+	}) >= 0 {
+		return fmt.Sprintf("%q is not a region such as eu-central-1 (empty: ask the server)", r)
+	}
+	return ""
+}
+
+func checkS3AccessKey(s backup.Settings) string {
+	k := s.S3AccessKey
+	if len(k) > 128 || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return "is not an access key id: at most 128 characters, no spaces or control characters"
+	}
+	return ""
 }

@@ -40,13 +40,14 @@ func TestEveryJSONFieldIsAKey(t *testing.T) {
 			want = append(want, name)
 		}
 	}
-	want = append(want, "webhook_url") // WebhookURLEnc, sealed
+	secrets := []string{"webhook_url", "google_credentials", "s3_secret_key"} // the sealed fields
+	want = append(want, secrets...)
 	got := settings.Keys()
 	if !reflect.DeepEqual(sorted(got), sorted(want)) {
 		t.Errorf("Keys() = %v, want %v", got, want)
 	}
 	for _, k := range got {
-		if settings.IsSecret(k) != (k == "webhook_url") {
+		if settings.IsSecret(k) != slices.Contains(secrets, k) {
 			t.Errorf("IsSecret(%q) = %v", k, settings.IsSecret(k))
 		}
 	}
@@ -182,7 +183,7 @@ func TestValidateNamesEveryBadKey(t *testing.T) {
 		t.Fatalf("Validate = %v, want Errors", err)
 	}
 	want := []string{"schedule_frequency", "schedule_time", "schedule_day", "cron_expression", "retention_daily", "retention_weekly",
-		"retention_monthly", "notification_emails", "google_drive_folder_id", "timezone", "max_backup_age"}
+		"retention_monthly", "notification_emails", "google_drive_folder_id", "google_credentials", "timezone", "max_backup_age"}
 	var got []string
 	for k := range fe {
 		got = append(got, k)
@@ -220,8 +221,21 @@ func TestValidateHowSettingsFitTogether(t *testing.T) {
 		{func(s *backup.Settings) { s.ScheduleTime = "" }, "schedule_time"},
 		{func(s *backup.Settings) { s.ScheduleFrequency = "weekly"; s.ScheduleTime = "" }, "schedule_time"},
 		{func(s *backup.Settings) { s.CronExpression = "junk" }, "cron_expression"}, // stored, even if unused
-		{func(s *backup.Settings) { s.GoogleDriveEnabled = true }, "google_drive_folder_id"},
-		{func(s *backup.Settings) { s.GoogleDriveEnabled = true; s.GoogleDriveFolderID = "abc" }, ""},
+		{func(s *backup.Settings) { s.GoogleDriveEnabled = true; s.GoogleCredentialsEnc = []byte("sealed") }, "google_drive_folder_id"},
+		{func(s *backup.Settings) { s.GoogleDriveEnabled = true; s.GoogleDriveFolderID = "abc" }, "google_credentials"},
+		{func(s *backup.Settings) {
+			s.GoogleDriveEnabled, s.GoogleDriveFolderID, s.GoogleCredentialsEnc = true, "abc", []byte("sealed")
+		}, ""},
+		{func(s *backup.Settings) { s.GoogleDriveFolderID = "abc" }, ""}, // kept while Drive is off
+		{func(s *backup.Settings) { s.S3Bucket = "hms" }, "s3_endpoint"},
+		{func(s *backup.Settings) { s.S3Bucket, s.S3Endpoint = "hms", "minio:9000" }, ""}, // a public bucket
+		{func(s *backup.Settings) { s.S3Bucket, s.S3Endpoint, s.S3AccessKey = "hms", "minio:9000", "AK" }, "s3_secret_key"},
+		{func(s *backup.Settings) {
+			s.S3Bucket, s.S3Endpoint, s.S3SecretKeyEnc = "hms", "minio:9000", []byte("sealed")
+		}, "s3_access_key"},
+		{func(s *backup.Settings) {
+			s.S3Bucket, s.S3Endpoint, s.S3AccessKey, s.S3SecretKeyEnc = "hms", "minio:9000", "AK", []byte("sealed")
+		}, ""},
 	}
 	for i, c := range cases {
 		s := backup.DefaultSettings()
@@ -381,6 +395,15 @@ func TestPropertySetAcceptsOnlyValidValues(t *testing.T) {
 		"timezone":               {"", "UTC", "Europe/London", "Local", "Nowhere/Town"},
 		"max_backup_age":         {"26h", "1s", "0", "90m", "1.5s", "x"},
 		"webhook_url":            {"", hook, "ftp://x/y", "not a url"},
+		"google_credentials":     {"", "{}", "not json", `{"type":"authorized_user","client_id":"i","client_secret":"s","refresh_token":"r"}`},
+		"s3_endpoint":            {"", "minio:9000", "https://s3.example.org", "ftp://x", "a/b", "http://h/path"},
+		"s3_bucket":              {"", "hms-backups", "ab", "Upper", "-x-"},
+		"s3_prefix":              {"", "hospital/", "/abs"},
+		"s3_region":              {"", "eu-central-1", "eu central"},
+		"s3_access_key":          {"", "AKIAEXAMPLE", "has space"},
+		"s3_secret_key":          {"", "wJalrXUtnFEMI/K7MDENG", "has space"},
+		"s3_use_tls":             {"true", "false", "maybe"},
+		"s3_sse":                 {"true", "0", "x"},
 	}
 	keys := settings.Keys()
 	rapid.Check(t, func(t *rapid.T) {

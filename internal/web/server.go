@@ -58,10 +58,14 @@ type Config struct {
 	// Seal seals secret settings (webhook URL, credentials) before they
 	// are stored: the secret.Keyring of the data directory.
 	Seal settings.Sealer
+	// Overridden maps the settings the environment overrides to their
+	// variables (remotes.Env.Overrides): the form shows them as set there.
+	Overridden map[string]string
 	// TestNotification and TestGoogleDrive run the settings page's test
 	// buttons; nil: the button says the server cannot.
 	TestNotification TestFunc
 	TestGoogleDrive  TestFunc
+	TestS3           TestFunc
 	Logger           *slog.Logger
 	// Now is the clock of the sign-in rate limit (tests); default time.Now.
 	Now func() time.Time

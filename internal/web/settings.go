@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -22,6 +24,9 @@ func (s *Server) settingsRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /settings", s.page(canManageSettings, s.saveSettings))
 	mux.Handle("POST /settings/test-notification", s.page(canManageSettings, s.testNotificationPage))
 	mux.Handle("POST /settings/test-google-drive", s.page(canManageSettings, s.testDrivePage))
+	mux.Handle("POST /settings/test-s3", s.page(canManageSettings, func(w http.ResponseWriter, r *http.Request, p *principal) {
+		s.runTestPage(w, r, p, "S3 connection", s.cfg.TestS3)
+	}))
 }
 
 // settingsData is the settings form: the values shown (the saved ones, or
@@ -30,7 +35,8 @@ func (s *Server) settingsRoutes(mux *http.ServeMux) {
 type settingsData struct {
 	Values     map[string]string // by settings key; secrets "set" / "not set"
 	Errors     settings.Errors
-	Secrets    map[string]bool // secret key -> is set
+	Secrets    map[string]bool   // secret key -> is set
+	Overridden map[string]string // key -> the environment variable that overrides it
 	NextRuns   []time.Time
 	ScheduleOn bool
 	Weekdays   []string
@@ -60,12 +66,8 @@ func (s *Server) settingsData(ctx context.Context) (settingsData, error) {
 	if err != nil {
 		return settingsData{}, err
 	}
-	d := settingsData{Values: formValues(cur), Secrets: map[string]bool{}, ScheduleOn: cur.ScheduleEnabled,
+	d := settingsData{Values: formValues(cur), Secrets: settings.SecretsSet(cur), Overridden: s.cfg.Overridden, ScheduleOn: cur.ScheduleEnabled,
 		Weekdays: []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}}
-	shown := settings.Show(cur)
-	for _, k := range secretKeys() {
-		d.Secrets[k] = shown[k] == "set"
-	}
 	if cur.ScheduleEnabled {
 		if loc, err := settings.Location(cur, s.location()); err == nil {
 			if sched, err := schedule.New(cur, loc); err == nil {
@@ -102,28 +104,41 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, p *princip
 // maxSettingsForm bounds the settings form (a credentials file is a few KiB).
 const maxSettingsForm = 1 << 20
 
-// settingsPairs turns the submitted form into settings' KEY=VALUE pairs:
-// every non-secret key present; a secret only when something was typed
-// (empty keeps it) or its "clear_<key>" box is ticked. For a checkbox the
-// last value wins (a hidden "false" precedes the box).
-func settingsPairs(r *http.Request) []string {
-	var pairs []string
+// settingsForm turns the submitted form into a settings.Form: every key
+// present (for a checkbox the last value wins: a hidden "false" precedes
+// the box), a secret's "" keeping what is stored, the secrets whose
+// "clear_<key>" box is ticked, and an uploaded Google credentials file.
+func settingsForm(r *http.Request) (settings.Form, error) {
+	f := settings.Form{Values: map[string]string{}}
 	for _, k := range settings.Keys() {
-		vals, ok := r.PostForm[k]
-		if settings.IsSecret(k) {
-			switch {
-			case r.PostForm.Get("clear_"+k) != "":
-				pairs = append(pairs, k+"=")
-			case ok && strings.TrimSpace(vals[len(vals)-1]) != "":
-				pairs = append(pairs, k+"="+vals[len(vals)-1])
-			}
-			continue
+		if vals := r.PostForm[k]; len(vals) > 0 {
+			f.Values[k] = vals[len(vals)-1]
 		}
-		if ok && len(vals) > 0 {
-			pairs = append(pairs, k+"="+vals[len(vals)-1])
+		if r.PostForm.Get("clear_"+k) != "" {
+			f.Clear = append(f.Clear, k)
+			delete(f.Values, k)
 		}
 	}
-	return pairs
+	if r.MultipartForm != nil {
+		if fhs := r.MultipartForm.File["google_credentials_file"]; len(fhs) > 0 && fhs[0].Size > 0 {
+			file, err := fhs[0].Open()
+			if err != nil {
+				return f, fmt.Errorf("read the uploaded credentials file: %w", err)
+			}
+			defer file.Close()
+			data, err := io.ReadAll(io.LimitReader(file, maxSettingsForm))
+			if err != nil {
+				return f, fmt.Errorf("read the uploaded credentials file: %w", err)
+			}
+			f.Values["google_credentials"] = string(data)
+		}
+	}
+	return f, nil
+}
+
+// settingsOptions are how the web layer seals and checks settings.
+func (s *Server) settingsOptions() settings.Options {
+	return settings.Options{Seal: s.cfg.Seal, Overridden: s.cfg.Overridden}
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -134,11 +149,17 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, p *princip
 		s.errorPage(w, r, p, backup.Errorf(backup.EINVALID, "the settings form could not be read: %v", err))
 		return
 	}
-	_, changes, err := s.cfg.Engine.UpdateSettings(r.Context(), p.Actor(), settingsPairs(r), s.cfg.Seal)
+	form, err := settingsForm(r)
+	if err != nil {
+		s.errorPage(w, r, p, err)
+		return
+	}
+	_, changes, err := s.cfg.Engine.ApplySettings(r.Context(), p.Actor(), form, s.settingsOptions())
 	var errs settings.Errors
 	if errors.As(err, &errs) {
 		// Nothing saved: the form comes back as typed (never a secret), with
-		// each message next to its field. Not audited: nothing happened.
+		// each message next to its field; the try is audited.
+		s.audit(r, p, backup.ActionSettings, nil, errs, "change settings")
 		d, derr := s.settingsData(r.Context())
 		if derr != nil {
 			s.errorPage(w, r, p, derr)
@@ -160,6 +181,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	if len(changes) == 0 {
+		s.audit(r, p, backup.ActionSettings, nil, nil, "save settings: nothing changed")
 		s.flash(r, "Nothing changed.")
 	} else {
 		keys := make([]string, len(changes))

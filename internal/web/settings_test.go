@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hmsbackup/hmsbackup/internal/settings"
 )
 
 // An invalid form comes back with the message next to the field and saves
@@ -108,11 +110,11 @@ func TestSettingsAPI(t *testing.T) {
 	if s, _ := ts.Catalog.Settings(t.Context()); s.ScheduleEnabled || len(s.NotificationEmails) != 0 {
 		t.Fatalf("an invalid PUT saved something: %+v", s)
 	}
-	var got settingsView
+	var got settings.View
 	hook := "https://hooks.example.org/T0KEN-9f8e7d"
 	code = admin.api("PUT", "/api/v1/settings", map[string]any{"schedule_enabled": true, "schedule_frequency": "weekly", "schedule_day": 3,
 		"schedule_time": "04:15", "notification_emails": []string{"a@example.org", "b@example.org"}, "webhook_url": hook}, &got)
-	if code != 200 || !got.ScheduleEnabled || got.ScheduleDay != 3 || got.ScheduleTime != "04:15" || len(got.NotificationEmails) != 2 || !got.Secrets["webhook_url"] {
+	if code != 200 || !got.ScheduleEnabled || got.ScheduleDay != 3 || got.ScheduleTime != "04:15" || len(got.NotificationEmails) != 2 || !got.SecretsSet["webhook_url"] {
 		t.Fatalf("valid PUT: %d %+v", code, got)
 	}
 	var raw map[string]any

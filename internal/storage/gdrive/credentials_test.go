@@ -121,3 +121,48 @@ func TestCredentialsReadableByOthersAreRefused(t *testing.T) {
 		t.Fatalf("New with a 0644 key: %v, want EINVALID saying chmod 600", err)
 	}
 }
+
+func TestServiceAccountCredentialsJSON(t *testing.T) {
+	fake := drivefake.New()
+	defer fake.Close()
+	key, err := drivefake.ServiceAccountKey(fake.TokenURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gdrive.New(context.Background(), gdrive.Config{FolderID: fake.CreateFolder("b"), Endpoint: fake.URL(), CredentialsJSON: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), "f", bytes.NewReader([]byte("signed in"))); err != nil {
+		t.Fatalf("Put with service-account JSON: %v", err)
+	}
+	if _, err := gdrive.New(context.Background(), gdrive.Config{FolderID: "f", CredentialsJSON: []byte(`{"type":"service_account"}`)}); !errors.Is(err, backup.ErrInvalid) {
+		t.Errorf("New with a key lacking its fields: %v, want ErrInvalid", err)
+	}
+}
+
+func TestCredentialsTypeSaysWhatIsWrongWithoutQuotingTheKey(t *testing.T) {
+	const secretBit = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+	for _, tc := range []struct{ json, want string }{
+		{`{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\n` + secretBit + `\n-----END PRIVATE KEY-----\n"}`, "without client_email"},
+		{`{"type":"service_account","client_email":"a@b.iam.gserviceaccount.com"}`, "without private_key"},
+		{`{"type":"service_account","client_email":"a@b","private_key":"` + secretBit + `"}`, "not a PEM private key"},
+		{`{"type":"authorized_user","client_id":"x"}`, "without client_secret, refresh_token"},
+		{`{"client_email":"a@b"}`, `has no "type"`},
+		{`{"type":"external_account"}`, `has type "external_account"`},
+		{`{"private_key": "` + secretBit + `", oops}`, "is not JSON"},
+		{`[1,2]`, "is not JSON"},
+	} {
+		_, err := gdrive.CredentialsType([]byte(tc.json))
+		if !errors.Is(err, backup.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), secretBit) {
+			t.Errorf("CredentialsType(%.40s…): %v; want ErrInvalid saying %q, never quoting the key", tc.json, err, tc.want)
+		}
+	}
+	key, err := drivefake.ServiceAccountKey("http://127.0.0.1/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ, err := gdrive.CredentialsType(key); err != nil || typ != "service_account" {
+		t.Errorf("CredentialsType(a real key) = %q, %v", typ, err)
+	}
+}

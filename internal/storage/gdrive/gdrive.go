@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash"
@@ -73,11 +74,15 @@ type Config struct {
 	// means DefaultPageSize.
 	PageSize int
 	// TokenSource supplies OAuth2 access tokens. Exactly one of
-	// TokenSource, CredentialsFile and HTTPClient must be set.
+	// TokenSource, CredentialsFile, CredentialsJSON and HTTPClient must be
+	// set.
 	TokenSource oauth2.TokenSource
 	// CredentialsFile is the path of a service-account key or an
 	// authorised-user (OAuth refresh token) JSON file.
 	CredentialsFile string
+	// CredentialsJSON is such a file's content (e.g. opened from the
+	// settings' sealed google_credentials). Never logged.
+	CredentialsJSON []byte
 	// HTTPClient is a client that already authorises its requests.
 	HTTPClient *http.Client
 	// Retry says how calls failing for a passing reason are retried; the
@@ -127,12 +132,20 @@ func New(ctx context.Context, cfg Config) (*Storage, error) {
 		opts = append(opts, option.WithAuthCredentialsFile(typ, cfg.CredentialsFile), option.WithScopes(drive.DriveScope))
 		n++
 	}
+	if len(cfg.CredentialsJSON) > 0 {
+		typ, err := CredentialsType(cfg.CredentialsJSON)
+		if err != nil {
+			return nil, backup.Wrap(err, backup.EINVALID, "the Google Drive credentials (google_credentials setting)")
+		}
+		opts = append(opts, option.WithAuthCredentialsJSON(typ, cfg.CredentialsJSON), option.WithScopes(drive.DriveScope))
+		n++
+	}
 	if cfg.HTTPClient != nil {
 		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
 		n++
 	}
 	if n != 1 {
-		return nil, backup.Errorf(backup.EINVALID, "configure exactly one way to sign in to Google Drive (a credentials file, a token source or an HTTP client); got %d", n)
+		return nil, backup.Errorf(backup.EINVALID, "configure exactly one way to sign in to Google Drive (a credentials file, credentials JSON, a token source or an HTTP client); got %d", n)
 	}
 	if cfg.Endpoint != "" {
 		opts = append(opts, option.WithEndpoint(cfg.Endpoint))
@@ -184,19 +197,75 @@ func credentialsType(path string) (option.CredentialsType, error) {
 	if err != nil {
 		return "", backup.Wrap(err, backup.EINVALID, "cannot read the Google Drive credentials file")
 	}
+	typ, err := CredentialsType(b)
+	if err != nil {
+		return "", backup.Wrap(err, backup.EINVALID, "the Google Drive credentials file %s", path)
+	}
+	return typ, nil
+}
+
+// MaxCredentialsSize bounds a credentials JSON file (Google's are 2-3 KB).
+const MaxCredentialsSize = 64 << 10
+
+// CredentialsType checks a Google credentials JSON file's content and
+// returns its kind: a service-account key ("type": "service_account",
+// with client_email and a PEM private_key) or an authorised-user file
+// ("type": "authorized_user", with client_id, client_secret and
+// refresh_token). Its errors say what is wrong and what to do, never
+// quoting the content: it holds a private key.
+func CredentialsType(b []byte) (option.CredentialsType, error) {
+	if len(b) > MaxCredentialsSize {
+		return "", backup.Errorf(backup.EINVALID, "is %d bytes long, more than a Google credentials file's %d: upload the service account's JSON key file", len(b), MaxCredentialsSize)
+	}
 	var f struct {
-		Type string `json:"type"`
+		Type         string `json:"type"`
+		ClientEmail  string `json:"client_email"`
+		PrivateKey   string `json:"private_key"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		RefreshToken string `json:"refresh_token"`
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
-		return "", backup.Wrap(err, backup.EINVALID, "the Google Drive credentials file %s is not JSON: download it again", path)
+		// The syntax error's text could quote a piece of the key.
+		return "", backup.Errorf(backup.EINVALID, "is not JSON: upload the service account's key file as Google Cloud gave it (IAM, Service accounts, Keys, Add key, JSON)")
 	}
+	var missing []string
 	switch f.Type {
 	case "service_account":
+		if strings.TrimSpace(f.ClientEmail) == "" {
+			missing = append(missing, "client_email")
+		}
+		if strings.TrimSpace(f.PrivateKey) == "" {
+			missing = append(missing, "private_key")
+		} else if blk, _ := pem.Decode([]byte(f.PrivateKey)); blk == nil || !strings.Contains(blk.Type, "PRIVATE KEY") {
+			return "", backup.Errorf(backup.EINVALID, "is a service-account key whose private_key is not a PEM private key: download a new JSON key for the service account")
+		}
+		if len(missing) > 0 {
+			return "", backup.Errorf(backup.EINVALID, "is a service-account key without %s: download a new JSON key for the service account", strings.Join(missing, " and "))
+		}
 		return option.ServiceAccount, nil
 	case "authorized_user":
+		for _, m := range []struct{ name, v string }{{"client_id", f.ClientID}, {"client_secret", f.ClientSecret}, {"refresh_token", f.RefreshToken}} {
+			if strings.TrimSpace(m.v) == "" {
+				missing = append(missing, m.name)
+			}
+		}
+		if len(missing) > 0 {
+			return "", backup.Errorf(backup.EINVALID, "is an authorised-user (OAuth) file without %s: authorise again and save the new file", strings.Join(missing, ", "))
+		}
 		return option.AuthorizedUser, nil
+	case "":
+		return "", backup.Errorf(backup.EINVALID, "has no \"type\": it is not a Google credentials file; use a service account's JSON key (\"type\": \"service_account\")")
 	}
-	return "", backup.Errorf(backup.EINVALID, "the Google Drive credentials file %s has type %q; use a service-account key or an authorised-user (OAuth) file", path, f.Type)
+	return "", backup.Errorf(backup.EINVALID, "has type %q; use a service account's JSON key (\"service_account\") or an authorised-user (OAuth) file (\"authorized_user\")", oneWord(f.Type))
+}
+
+// oneWord shortens a value for a message.
+func oneWord(s string) string {
+	if len(s) > 40 || strings.ContainsAny(s, " \n\r\t") {
+		return s[:min(len(s), 40)] + "…"
+	}
+	return s
 }
 
 // Put implements backup.Storage: a resumable upload into the folder whose

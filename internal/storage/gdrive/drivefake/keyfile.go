@@ -13,15 +13,28 @@ import (
 // file with a new RSA key whose token endpoint is tokenURL, e.g. a
 // Server's TokenURL.
 func WriteServiceAccountKey(path, tokenURL string) error {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	b, err := ServiceAccountKey(tokenURL)
 	if err != nil {
 		return err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600) // in case it existed with another mode
+}
+
+// ServiceAccountKey returns a service-account key file's content with a
+// new RSA key whose token endpoint is tokenURL.
+func ServiceAccountKey(tokenURL string) ([]byte, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b, err := json.Marshal(map[string]string{
+	return json.Marshal(map[string]string{
 		"type":           "service_account",
 		"project_id":     "hms-test",
 		"private_key_id": "k1",
@@ -30,11 +43,4 @@ func WriteServiceAccountKey(path, tokenURL string) error {
 		"client_id":      "1",
 		"token_uri":      tokenURL,
 	})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return err
-	}
-	return os.Chmod(path, 0o600) // in case it existed with another mode
 }
