@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -77,8 +78,27 @@ func newTab(t *testing.T, base string) *tab {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	// Every page records what its Content-Security-Policy refused (an
+	// inline style="" attribute, an inline script): cspViolations.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		window.__csp = [];
+		document.addEventListener("securitypolicyviolation", function (e) {
+			window.__csp.push(e.violatedDirective + " at line " + e.lineNumber + ": " + e.sample);
+		});`}); err != nil {
+		t.Fatalf("install the CSP listener: %v", err)
+	}
 	b.viewport(1280, 800, false)
 	return b
+}
+
+// checkCSP fails the test if the page shown now had anything refused by
+// its Content-Security-Policy: what it refuses, a user does not see.
+func (b *tab) checkCSP() {
+	b.t.Helper()
+	v := runIn(b, "read the CSP violations", chromedp.Evaluate[[]string](`window.__csp || []`))
+	if len(v) > 0 {
+		b.t.Errorf("%s: the Content-Security-Policy refused %d thing(s): %q", b.path(), len(v), v)
+	}
 }
 
 // step bounds one browser step, so that a page that never shows what is
@@ -172,6 +192,7 @@ func (b *tab) viewport(w, h int64, mobile bool) {
 // docs/screenshots/NAME.png.
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
+	b.checkCSP()
 	img := runIn(b, "screenshot "+name, chromedp.CaptureScreenshot())
 	cfg, err := png.DecodeConfig(bytes.NewReader(img))
 	if err != nil {
@@ -278,9 +299,10 @@ func TestBrowserTakesDownloadsAndRestoresABackup(t *testing.T) {
 	if m == nil {
 		t.Fatalf("serve printed no first password:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), "hmsbackup: open http://"+addr+"/ in a browser") {
-		t.Errorf("serve did not print the address to open:\n%s", logs.String())
-	}
+	// It says where to go once it serves (a moment after /healthz answers).
+	waitFor(t, "serve to print the address to open", func() bool {
+		return strings.Contains(logs.String(), "hmsbackup: open http://"+addr+"/ in a browser")
+	})
 	b := newTab(t, "http://"+addr)
 
 	// Sign in: a wrong password first, then the printed one.
@@ -523,6 +545,13 @@ func TestBrowserTakesDownloadsAndRestoresABackup(t *testing.T) {
 		}
 	}
 	b.screenshot("audit")
+	// The admin's other pages draw without a refusal too.
+	for _, p := range []string{"/users", "/tokens"} {
+		if code := b.open(p); code != http.StatusOK {
+			t.Errorf("admin GET %s: HTTP %d", p, code)
+		}
+		b.checkCSP()
+	}
 
 	// A form on another origin posting to hmsbackup with admin's cookie
 	// is refused, and deletes nothing.
