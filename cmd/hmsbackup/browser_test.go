@@ -287,8 +287,8 @@ func TestBrowserTakesDownloadsAndRestoresABackup(t *testing.T) {
 	dataDir := t.TempDir()
 	env := map[string]string{"HMSBACKUP_DATA_DIR": dataDir, "HMSBACKUP_TIMEZONE": "Europe/Berlin"}
 	// The first command creates the sample database; a table of scanned
-	// documents (incompressible) makes its backups take long enough to
-	// watch their progress.
+	// documents (96 MiB, as hex text) makes its backups and restores take
+	// long enough (about a second) to watch their progress.
 	mustOK(t, cliRun(t, env, "list"))
 	execSQLite(t, filepath.Join(dataDir, "hms.db"),
 		`CREATE TABLE scanned_documents (id INTEGER PRIMARY KEY, patient_id INTEGER, pdf BLOB)`,
