@@ -11,16 +11,63 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 )
 
-// apiRoutes registers the JSON API under /api/v1. Every route needs an API
-// token (Authorization: Bearer TOKEN) and a permission; errors are
-// {"error": {"code", "message"}}.
+// apiRoute is one route of the JSON API: its method and path pattern, the
+// permission it needs, and its handler. Public routes (the OpenAPI
+// description) need no token.
+type apiRoute struct {
+	Method string
+	Path   string // a http.ServeMux path pattern: /api/v1/backups/{id}
+	Route  route
+	Handle func(http.ResponseWriter, *http.Request, *principal)
+	// Public, if set, serves the route without a token (Route and Handle
+	// are then unused).
+	Public http.Handler
+}
+
+// Pattern is r as a http.ServeMux pattern.
+func (r apiRoute) Pattern() string { return r.Method + " " + r.Path }
+
+// What the job and status routes need: view. Reading them is not audited
+// (they hold no patient data; a page polls a job every second); a denied
+// attempt is.
+var (
+	canViewJob    = route{perm: identity.PermView, action: "job.view"}
+	canViewStatus = route{perm: identity.PermView, action: "status"}
+	canUnprotect  = route{perm: identity.PermDelete, action: "unprotect"}
+)
+
+// apiRouteTable is every route of the API, the one list apiRoutes
+// registers and the OpenAPI test checks openapi.json against.
+func (s *Server) apiRouteTable() []apiRoute {
+	return []apiRoute{
+		{Method: "GET", Path: "/api/v1/openapi.json", Public: http.HandlerFunc(serveOpenAPI)},
+		{Method: "GET", Path: "/api/v1/backups", Route: canList, Handle: s.apiListBackups},
+		{Method: "POST", Path: "/api/v1/backups", Route: canCreate, Handle: s.apiCreateBackup},
+		{Method: "GET", Path: "/api/v1/backups/{id}", Route: canView, Handle: s.apiShowBackup},
+		{Method: "DELETE", Path: "/api/v1/backups/{id}", Route: canDelete, Handle: s.apiDeleteBackup},
+		{Method: "GET", Path: "/api/v1/backups/{id}/download", Route: canDownload, Handle: s.apiDownload},
+		{Method: "POST", Path: "/api/v1/backups/{id}/restore", Route: canRestore, Handle: s.apiRestore},
+		{Method: "POST", Path: "/api/v1/backups/{id}/protect", Route: canProtect, Handle: s.apiProtect(true)},
+		{Method: "POST", Path: "/api/v1/backups/{id}/unprotect", Route: canUnprotect, Handle: s.apiProtect(false)},
+		{Method: "GET", Path: "/api/v1/jobs/{id}", Route: canViewJob, Handle: s.apiJob},
+		{Method: "GET", Path: "/api/v1/status", Route: canViewStatus, Handle: s.apiStatus},
+	}
+}
+
+// apiRoutes registers the JSON API under /api/v1 from apiRouteTable.
+// Every route but the OpenAPI description needs an API token
+// (Authorization: Bearer TOKEN) and a permission; errors are
+// {"error": {"code", "message"[, "field"]}}.
 func (s *Server) apiRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/backups", s.api(canList, s.apiListBackups))
-	mux.Handle("GET /api/v1/backups/{id}", s.api(canView, s.apiShowBackup))
-	mux.Handle("GET /api/v1/jobs/{id}", s.api(route{perm: identity.PermView, action: "job.view"}, s.apiJob))
-	mux.Handle("GET /api/v1/status", s.api(route{perm: identity.PermView, action: "status"}, s.apiStatus))
+	for _, rt := range s.apiRouteTable() {
+		if rt.Public != nil {
+			mux.Handle(rt.Pattern(), rt.Public)
+			continue
+		}
+		mux.Handle(rt.Pattern(), s.api(rt.Route, rt.Handle))
+	}
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, backup.Errorf(backup.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
+		writeError(w, backup.Errorf(backup.ENOTFOUND, "no API route %s %s (see GET /api/v1/openapi.json)", r.Method, r.URL.Path))
 	}))
 }
 
@@ -76,12 +123,15 @@ func (s *Server) api(rt route, h func(http.ResponseWriter, *http.Request, *princ
 		if err != nil {
 			if backup.ErrorCode(err) == backup.EUNAUTHORIZED {
 				s.auditDenied(r, nil, "API request with a bad token: "+r.Method+" "+r.URL.Path, rt.action)
+			} else {
+				s.log.Error("check API token", "method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			writeError(w, err)
 			return
 		}
 		p, err := s.principalFor(r, u, true)
 		if err != nil {
+			s.log.Error("read the token user's permissions", "user", u.Name, "err", err)
 			writeError(w, err)
 			return
 		}
@@ -116,26 +166,30 @@ type backupList struct {
 func (s *Server) apiListBackups(w http.ResponseWriter, r *http.Request, p *principal) {
 	q := r.URL.Query()
 	page, per := 1, pageSize
+	var bad error
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, &fieldError{Field: "page", Err: backup.Errorf(backup.EINVALID, "page must be a whole number from 1")})
-			return
+		if err != nil || n < 1 || n > 1_000_000 {
+			bad = &fieldError{Field: "page", Err: backup.Errorf(backup.EINVALID, "page must be a whole number from 1 to 1000000")}
 		}
 		page = n
 	}
-	if v := q.Get("per_page"); v != "" {
+	if v := q.Get("per_page"); v != "" && bad == nil {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			writeError(w, &fieldError{Field: "per_page", Err: backup.Errorf(backup.EINVALID, "per_page must be a whole number from 1 to 500")})
-			return
+			bad = &fieldError{Field: "per_page", Err: backup.Errorf(backup.EINVALID, "per_page must be a whole number from 1 to 500")}
 		}
 		per = n
+	}
+	if bad != nil {
+		s.audit(r, p, ActionList, nil, bad, "list backups")
+		writeError(w, bad)
+		return
 	}
 	list, total, err := s.cfg.Catalog.FindBackups(r.Context(), backup.BackupFilter{Offset: (page - 1) * per, Limit: per})
 	s.audit(r, p, ActionList, nil, err, fmt.Sprintf("list backups, page %d", page))
 	if err != nil {
-		writeError(w, err)
+		s.apiFail(w, r, err)
 		return
 	}
 	if list == nil {
@@ -145,25 +199,18 @@ func (s *Server) apiListBackups(w http.ResponseWriter, r *http.Request, p *princ
 }
 
 func (s *Server) apiShowBackup(w http.ResponseWriter, r *http.Request, p *principal) {
-	id, err := pathID(r)
-	if err != nil {
-		s.audit(r, p, ActionView, nil, err, "bad id")
-		writeError(w, backup.Errorf(backup.ENOTFOUND, "no such backup: %v", err))
+	b, ok := s.apiFindBackup(w, r, p, ActionView)
+	if !ok {
 		return
 	}
-	b, err := s.cfg.Catalog.FindBackupByID(r.Context(), id)
-	s.audit(r, p, ActionView, &id, err, fmt.Sprintf("view backup %d", id))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	s.audit(r, p, ActionView, &b.ID, nil, "view "+b.Filename)
 	writeJSON(w, http.StatusOK, b)
 }
 
 func (s *Server) apiJob(w http.ResponseWriter, r *http.Request, p *principal) {
 	j, err := s.jobView(r)
 	if err != nil {
-		writeError(w, err)
+		s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, j)
@@ -172,7 +219,7 @@ func (s *Server) apiJob(w http.ResponseWriter, r *http.Request, p *principal) {
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, p *principal) {
 	st, err := s.cfg.Status(r.Context())
 	if err != nil {
-		writeError(w, err)
+		s.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)

@@ -49,7 +49,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /backups/{id}/delete", s.page(canDelete, s.confirmDeletePage))
 	mux.Handle("POST /backups/{id}/delete", s.page(canDelete, s.deleteBackup))
 	mux.Handle("POST /backups/{id}/protect", s.page(canProtect, s.protect(true)))
-	mux.Handle("POST /backups/{id}/unprotect", s.page(canProtect, s.protect(false)))
+	mux.Handle("POST /backups/{id}/unprotect", s.page(canUnprotect, s.protect(false)))
 	mux.Handle("GET /backups/{id}/restore", s.page(canRestore, s.restorePage))
 	mux.Handle("POST /backups/{id}/restore", s.page(canRestore, s.restore))
 	mux.Handle("GET /jobs/{id}", s.page(route{perm: identity.PermView, action: "job.view"}, s.jobPage))
@@ -243,6 +243,9 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p *principal) 
 func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, p *principal, id int64, fail func(error)) {
 	rc, b, err := s.cfg.Engine.Download(r.Context(), id, p.Actor())
 	if err != nil {
+		if b == nil { // the engine audits the backups it finds; this one it did not
+			s.audit(r, p, backup.ActionDownload, &id, err, fmt.Sprintf("download backup %d", id))
+		}
 		fail(err)
 		return
 	}
@@ -294,11 +297,11 @@ func (s *Server) protect(on bool) func(http.ResponseWriter, *http.Request, *prin
 	return func(w http.ResponseWriter, r *http.Request, p *principal) {
 		id, err := pathID(r)
 		if err != nil {
-			s.audit(r, p, "protect", nil, err, "bad id")
+			s.audit(r, p, map[bool]backup.Action{true: "protect", false: "unprotect"}[on], nil, err, "bad id")
 			s.errorPage(w, r, p, backup.Errorf(backup.ENOTFOUND, "no such backup: %v", err))
 			return
 		}
-		b, err := s.cfg.Engine.SetProtected(r.Context(), id, on, p.Actor())
+		b, err := s.setProtected(r, p, id, on)
 		if err != nil {
 			s.errorPage(w, r, p, err)
 			return
