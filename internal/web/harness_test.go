@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,15 +44,40 @@ type testServer struct {
 	Queue    *queue.Queue
 	Server   *Server
 	HTTP     *httptest.Server
+	nowMu    sync.Mutex
 	now      time.Time // the rate limiter's clock, moved by advance
 	clock    func() time.Time
+	// Logs is everything the server, the engine and the identity service
+	// logged (text handler, debug level).
+	Logs *logBuffer
+}
+
+// logBuffer is a bytes.Buffer safe for the server's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // newTestServer starts the stack; everything stops when the test ends.
-func newTestServer(t testing.TB) *testServer {
+// opts change the web Config before the server is built.
+func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
+	logs := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dbPath := filepath.Join(dir, "hms.db")
 	if err := dumpsqlite.CreateSampleDatabase(ctx, dbPath); err != nil {
 		t.Fatal(err)
@@ -68,7 +95,7 @@ func newTestServer(t testing.TB) *testServer {
 		t.Fatal(err)
 	}
 	eng := &engine.Engine{Catalog: cat, Dumper: dumpsqlite.New(dbPath, filepath.Join(dir, "tmp")), Storage: store, Locker: locker,
-		Compression: backup.CompressionGzip, Location: time.UTC, StateDir: dir}
+		Compression: backup.CompressionGzip, Location: time.UTC, StateDir: dir, Logger: logger}
 	progress := NewProgress()
 	q, err := queue.Open(ctx, queue.Config{CatalogPath: filepath.Join(dir, "catalog.db"), Attempts: 1, RetryDelay: 10 * time.Millisecond,
 		PollInterval: 20 * time.Millisecond,
@@ -86,21 +113,30 @@ func newTestServer(t testing.TB) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
+	ts := &testServer{t: t, Dir: dir, Catalog: cat, Engine: eng, Queue: q, now: time.Now(), Logs: logs}
+	ts.clock = func() time.Time {
+		ts.nowMu.Lock()
+		defer ts.nowMu.Unlock()
+		return ts.now
 	}
-	ts := &testServer{t: t, Dir: dir, Catalog: cat, Engine: eng, Queue: q, now: time.Now()}
-	ts.clock = func() time.Time { return ts.now }
-	ts.Identity = identity.New(cat, cat, cheapHashes, nil)
-	srv, err := New(Config{Engine: eng, Catalog: cat, Identity: ts.Identity, Jobs: q, Progress: progress,
+	ts.Identity = identity.New(cat, cat, cheapHashes, logger)
+	cfg := Config{Engine: eng, Catalog: cat, Identity: ts.Identity, Jobs: q, Progress: progress,
 		Status: func(ctx context.Context) (*Status, error) {
 			return &Status{OK: true, MaxBackupAge: "26h0m0s"}, nil
 		},
-		Sessions: cat.Sessions(), Now: ts.clock, Seal: secret.NewKeyring("", dir)})
+		Sessions: cat.Sessions(), Now: ts.clock, Seal: secret.NewKeyring("", dir), Logger: logger}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts.Server = srv
+	// The workers start after opts ran: what they changed is seen by them.
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ts.HTTP = httptest.NewServer(srv.Handler(nil))
 	ts.URL = ts.HTTP.URL
 	t.Cleanup(func() {
@@ -115,7 +151,11 @@ func newTestServer(t testing.TB) *testServer {
 }
 
 // advance moves the rate limiter's clock.
-func (ts *testServer) advance(d time.Duration) { ts.now = ts.now.Add(d) }
+func (ts *testServer) advance(d time.Duration) {
+	ts.nowMu.Lock()
+	defer ts.nowMu.Unlock()
+	ts.now = ts.now.Add(d)
+}
 
 // user is a signed-in user: a browser-like client with its session
 // cookie, and an API token.
