@@ -98,7 +98,9 @@ func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 		Compression: backup.CompressionGzip, Location: time.UTC, StateDir: dir, Logger: logger}
 	progress := NewProgress()
 	q, err := queue.Open(ctx, queue.Config{CatalogPath: filepath.Join(dir, "catalog.db"), Attempts: 1, RetryDelay: 10 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond,
+		// Jobs this process queues start at once; polling only finds other
+		// processes' jobs, and polling often burns the CPU the tests need.
+		PollInterval: 500 * time.Millisecond,
 		Handler: func(ctx context.Context, job queue.Job) error {
 			a := engine.Actor{Name: job.Args.Actor, UserID: job.Args.UserID, SourceAddress: job.Args.SourceAddress, UserAgent: job.Args.UserAgent}
 			b, err := eng.CreateBackup(ctx, engine.CreateRequest{Source: job.Args.Source, Actor: a, Progress: progress.BackupProgress(job.ID)})
