@@ -143,7 +143,7 @@ func (s *Server) apiDeleteBackup(w http.ResponseWriter, r *http.Request, p *prin
 	b, err := s.cfg.Engine.Delete(r.Context(), id, p.Actor())
 	if err != nil {
 		if b != nil && b.IsProtected {
-			err = backup.Wrap(err, backup.ECONFLICT, "backup %d is protected", b.ID)
+			err = asConflict(err)
 		}
 		s.apiFail(w, r, err)
 		return
@@ -160,7 +160,7 @@ func (s *Server) apiDownload(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	s.serveDownload(w, r, p, id, func(err error) {
 		if backup.ErrorCode(err) == backup.EINVALID { // not completed: the backup's state, not the request, is wrong
-			err = backup.Wrap(err, backup.ECONFLICT, "backup %d cannot be downloaded", id)
+			err = asConflict(err)
 		}
 		s.apiFail(w, r, err)
 	})
@@ -205,7 +205,7 @@ func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request, p *principal
 	case !confirmed:
 		writeError(w, &fieldError{Field: "confirm", Err: err})
 	case backup.ErrorCode(err) == backup.EINVALID && b.Status != backup.StatusCompleted:
-		s.apiFail(w, r, backup.Wrap(err, backup.ECONFLICT, "backup %d cannot be restored", b.ID))
+		s.apiFail(w, r, asConflict(err))
 	default:
 		s.apiFail(w, r, err)
 	}
@@ -217,20 +217,27 @@ func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request, p *principal
 func (s *Server) setProtected(r *http.Request, p *principal, id int64, on bool) (*backup.Backup, error) {
 	b, err := s.cfg.Engine.SetProtected(r.Context(), id, on, p.Actor())
 	if err != nil && b == nil {
-		action := backup.Action("protect")
-		if !on {
-			action = "unprotect"
-		}
-		s.audit(r, p, action, &id, err, fmt.Sprintf("%s backup %d", action, id))
+		s.audit(r, p, protectAction(on), &id, err, fmt.Sprintf("%s backup %d", protectAction(on), id))
 	}
 	return b, err
 }
 
-func (s *Server) apiProtect(on bool) func(http.ResponseWriter, *http.Request, *principal) {
-	action := backup.Action("protect")
-	if !on {
-		action = "unprotect"
+// protectAction is the audit action of protecting (on) or unprotecting.
+func protectAction(on bool) backup.Action {
+	if on {
+		return "protect"
 	}
+	return "unprotect"
+}
+
+// asConflict is err, an EINVALID refusal caused by the backup's state
+// (protected, not completed), as the API's 409: the request was fine.
+func asConflict(err error) error {
+	return &backup.Error{Code: backup.ECONFLICT, Message: err.Error()}
+}
+
+func (s *Server) apiProtect(on bool) func(http.ResponseWriter, *http.Request, *principal) {
+	action := protectAction(on)
 	return func(w http.ResponseWriter, r *http.Request, p *principal) {
 		id, ok := s.apiPathID(w, r, p, action)
 		if !ok {

@@ -297,7 +297,7 @@ func (s *Server) protect(on bool) func(http.ResponseWriter, *http.Request, *prin
 	return func(w http.ResponseWriter, r *http.Request, p *principal) {
 		id, err := pathID(r)
 		if err != nil {
-			s.audit(r, p, map[bool]backup.Action{true: "protect", false: "unprotect"}[on], nil, err, "bad id")
+			s.audit(r, p, protectAction(on), nil, err, "bad id")
 			s.errorPage(w, r, p, backup.Errorf(backup.ENOTFOUND, "no such backup: %v", err))
 			return
 		}
