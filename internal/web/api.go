@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,9 +38,10 @@ var (
 )
 
 // apiRouteTable is every route of the API, the one list apiRoutes
-// registers and the OpenAPI test checks openapi.json against.
+// registers and the OpenAPI test checks openapi.json against: the
+// backups' here, the settings' and the audit's from their files.
 func (s *Server) apiRouteTable() []apiRoute {
-	return []apiRoute{
+	backups := []apiRoute{
 		{Method: "GET", Path: "/api/v1/openapi.json", Public: http.HandlerFunc(serveOpenAPI)},
 		{Method: "GET", Path: "/api/v1/backups", Route: canList, Handle: s.apiListBackups},
 		{Method: "POST", Path: "/api/v1/backups", Route: canCreate, Handle: s.apiCreateBackup},
@@ -52,6 +54,7 @@ func (s *Server) apiRouteTable() []apiRoute {
 		{Method: "GET", Path: "/api/v1/jobs/{id}", Route: canViewJob, Handle: s.apiJob},
 		{Method: "GET", Path: "/api/v1/status", Route: canViewStatus, Handle: s.apiStatus},
 	}
+	return slices.Concat(backups, s.settingsAPIRouteTable(), s.auditAPIRouteTable())
 }
 
 // apiRoutes registers the JSON API under /api/v1 from apiRouteTable.

@@ -27,7 +27,11 @@ var (
 func (s *Server) auditRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /audit", s.page(canViewAudit, s.auditPage))
 	mux.Handle("GET /audit.csv", s.page(canExportAudit, s.auditCSV))
-	mux.Handle("GET /api/v1/audit", s.api(canViewAudit, s.apiAudit))
+}
+
+// auditAPIRouteTable is the audit's part of apiRouteTable.
+func (s *Server) auditAPIRouteTable() []apiRoute {
+	return []apiRoute{{Method: "GET", Path: "/api/v1/audit", Route: canViewAudit, Handle: s.apiAudit}}
 }
 
 // auditList is GET /api/v1/audit.

@@ -125,17 +125,22 @@ func (s *Server) Handler(health http.Handler) http.Handler {
 	}
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
-	s.pageRoutes(mux)
-	s.settingsRoutes(mux)
-	s.auditRoutes(mux)
-	s.settingsAPIRoutes(mux)
-	s.apiRoutes(mux)
+	s.routes(mux)
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.auditDenied(r, nil, "cross-origin request refused")
 		http.Error(w, "Cross-origin request refused: use the form on this site.", http.StatusForbidden)
 	}))
 	return securityHeaders(s.cfg.Secure, csrf.Handler(mux))
+}
+
+// routes registers every route of the UI and the API on mux (the tests
+// check the OpenAPI description and the permissions against the same).
+func (s *Server) routes(mux *http.ServeMux) {
+	s.pageRoutes(mux)
+	s.settingsRoutes(mux)
+	s.auditRoutes(mux)
+	s.apiRoutes(mux)
 }
 
 // securityHeaders sets what every response carries: a CSP allowing only

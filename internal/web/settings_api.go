@@ -11,12 +11,15 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/settings"
 )
 
-func (s *Server) settingsAPIRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/settings", s.api(canManageSettings, s.apiSettings))
-	mux.Handle("PUT /api/v1/settings", s.api(canManageSettings, s.apiPutSettings))
-	mux.Handle("POST /api/v1/settings/test-google-drive", s.api(canManageSettings, s.apiTest(func(s *Server) TestFunc { return s.cfg.TestGoogleDrive })))
-	mux.Handle("POST /api/v1/settings/test-s3", s.api(canManageSettings, s.apiTest(func(s *Server) TestFunc { return s.cfg.TestS3 })))
-	mux.Handle("POST /api/v1/settings/test-notification", s.api(canManageSettings, s.apiTest(func(s *Server) TestFunc { return s.cfg.TestNotification })))
+// settingsAPIRouteTable is the settings' part of apiRouteTable.
+func (s *Server) settingsAPIRouteTable() []apiRoute {
+	return []apiRoute{
+		{Method: "GET", Path: "/api/v1/settings", Route: canManageSettings, Handle: s.apiSettings},
+		{Method: "PUT", Path: "/api/v1/settings", Route: canManageSettings, Handle: s.apiPutSettings},
+		{Method: "POST", Path: "/api/v1/settings/test-google-drive", Route: canManageSettings, Handle: s.apiTest(func(s *Server) TestFunc { return s.cfg.TestGoogleDrive })},
+		{Method: "POST", Path: "/api/v1/settings/test-s3", Route: canManageSettings, Handle: s.apiTest(func(s *Server) TestFunc { return s.cfg.TestS3 })},
+		{Method: "POST", Path: "/api/v1/settings/test-notification", Route: canManageSettings, Handle: s.apiTest(func(s *Server) TestFunc { return s.cfg.TestNotification })},
+	}
 }
 
 func (s *Server) apiSettings(w http.ResponseWriter, r *http.Request, p *principal) {
