@@ -52,9 +52,9 @@ type webRoute struct {
 
 func (r webRoute) String() string { return r.Method + " " + r.Path }
 
-// uiRouteTable is every route of the UI with what it needs (as pages.go
-// registers them), and routes of the settings, audit and users pages that
-// other branches add: those are checked as soon as they are registered.
+// uiRouteTable is every route of the UI with what it needs (as the code
+// registers them: pages.go, settings.go, audit.go, users.go, tokens.go).
+// Each must be registered: a route removed or renamed fails the tests.
 func uiRouteTable() []webRoute {
 	ui := func(method, path string, rt route) webRoute { return webRoute{Method: method, Path: path, Route: rt} }
 	return []webRoute{
@@ -70,23 +70,32 @@ func uiRouteTable() []webRoute {
 		ui("POST", "/backups/{id}/restore", canRestore),
 		ui("GET", "/jobs/{id}", canViewJob),
 		ui("GET", "/jobs/{id}/progress", canViewJob),
-		// Other branches' pages, once registered.
-		ui("GET", "/audit", route{perm: identity.PermView, action: "audit.view"}),
-		ui("GET", "/settings", route{perm: identity.PermManageSettings, action: backup.ActionSettings}),
-		ui("POST", "/settings", route{perm: identity.PermManageSettings, action: backup.ActionSettings}),
-		ui("GET", "/users", route{admin: true, action: backup.ActionUserList}),
+		ui("GET", "/audit", canViewAudit),
+		ui("GET", "/audit.csv", canExportAudit),
+		ui("GET", "/settings", canManageSettings),
+		ui("POST", "/settings", canManageSettings),
+		ui("POST", "/settings/test-notification", canManageSettings),
+		ui("POST", "/settings/test-google-drive", canManageSettings),
+		ui("GET", "/users", adminUserList),
+		ui("POST", "/users", adminUserAdd),
+		ui("POST", "/users/{name}/disable", adminUserDisable),
+		ui("POST", "/users/{name}/enable", adminUserEnable),
+		ui("POST", "/users/{name}/password", adminUserPassword),
+		ui("GET", "/roles", adminRoleList),
+		ui("POST", "/roles", adminRoleAdd),
+		ui("POST", "/roles/{role}/delete", adminRoleDelete),
+		ui("GET", "/tokens", anyUser),
+		ui("POST", "/tokens", anyUser),
+		ui("POST", "/tokens/{token}/revoke", anyUser),
 	}
 }
-
-// coreUIRoutes must be registered on every branch: the property tests
-// never silently lose them.
-const coreUIRoutes = 12
 
 // specPermissions is what each route needs by the product's rules (8.1-8.3
 // and the issue), written here independently of the code's route values:
 // view alone sees lists and details; download and restore hand out every
-// patient record and need restore; protecting is a delete-level decision.
-// "admin" is the admin role.
+// patient record and need restore; protecting is a delete-level decision;
+// users and roles are the admin role's ("admin"); everyone manages their
+// own API tokens ("any").
 var specPermissions = map[string]identity.Permission{
 	"GET /backups":                            identity.PermView,
 	"POST /backups":                           identity.PermCreate,
@@ -101,9 +110,22 @@ var specPermissions = map[string]identity.Permission{
 	"GET /jobs/{id}":                          identity.PermView,
 	"GET /jobs/{id}/progress":                 identity.PermView,
 	"GET /audit":                              identity.PermView,
+	"GET /audit.csv":                          identity.PermView,
 	"GET /settings":                           identity.PermManageSettings,
 	"POST /settings":                          identity.PermManageSettings,
+	"POST /settings/test-notification":        identity.PermManageSettings,
+	"POST /settings/test-google-drive":        identity.PermManageSettings,
 	"GET /users":                              "admin",
+	"POST /users":                             "admin",
+	"POST /users/{name}/disable":              "admin",
+	"POST /users/{name}/enable":               "admin",
+	"POST /users/{name}/password":             "admin",
+	"GET /roles":                              "admin",
+	"POST /roles":                             "admin",
+	"POST /roles/{role}/delete":               "admin",
+	"GET /tokens":                             "any",
+	"POST /tokens":                            "any",
+	"POST /tokens/{token}/revoke":             "any",
 	"GET /api/v1/backups":                     identity.PermView,
 	"POST /api/v1/backups":                    identity.PermCreate,
 	"GET /api/v1/backups/{id}":                identity.PermView,
@@ -117,6 +139,7 @@ var specPermissions = map[string]identity.Permission{
 	"GET /api/v1/settings":                    identity.PermManageSettings,
 	"PUT /api/v1/settings":                    identity.PermManageSettings,
 	"POST /api/v1/settings/test-google-drive": identity.PermManageSettings,
+	"POST /api/v1/settings/test-notification": identity.PermManageSettings,
 	"GET /api/v1/audit":                       identity.PermView,
 }
 
@@ -133,10 +156,13 @@ func (ts *testServer) routes() []webRoute {
 			continue
 		}
 		spec := route{perm: want, action: r.Route.action}
-		if want == "admin" {
+		switch want {
+		case "admin":
 			spec = route{admin: true, action: r.Route.action}
+		case "any":
+			spec = route{any: true, action: r.Route.action}
 		}
-		if spec.perm != r.Route.perm || spec.admin != r.Route.admin {
+		if spec.perm != r.Route.perm || spec.admin != r.Route.admin || spec.any != r.Route.any {
 			ts.t.Errorf("route %s needs %s in the code, %s by the rules", r, r.Route.needs(), spec.needs())
 		}
 		all[i].Route = spec
@@ -150,12 +176,11 @@ func (ts *testServer) routes() []webRoute {
 func (ts *testServer) registeredRoutes() []webRoute {
 	ts.t.Helper()
 	var out []webRoute
-	for i, r := range uiRouteTable() {
-		if registeredPattern(ts.Server, r.Method, r.Path) == r.String() {
-			out = append(out, r)
-		} else if i < coreUIRoutes {
-			ts.t.Fatalf("UI route %s is not registered", r)
+	for _, r := range uiRouteTable() {
+		if got := registeredPattern(ts.Server, r.Method, r.Path); got != r.String() {
+			ts.t.Fatalf("UI route %s is not registered (the mux sends it to %q)", r, got)
 		}
+		out = append(out, r)
 	}
 	for _, r := range ts.Server.apiRouteTable() {
 		if r.Public == nil {
@@ -174,7 +199,9 @@ func (u *user) call(r webRoute, backupID, jobID int64, ua string) (*http.Respons
 	if strings.Contains(r.Path, "/jobs/") {
 		target = jobID
 	}
-	path := strings.ReplaceAll(r.Path, "{id}", id(target))
+	// The users, role and token fixtures makes: what a wrongly allowed
+	// request would change.
+	path := strings.NewReplacer("{id}", id(target), "{name}", "root", "{role}", "spare", "{token}", "1").Replace(r.Path)
 	o := req{UA: ua}
 	if r.API {
 		o.Token = u.Token
@@ -203,8 +230,9 @@ func (ts *testServer) can(role string, r webRoute) bool {
 
 // state is everything a request could change that Property 16 watches:
 // the backup records (protected flags among them), the files on disk, the
-// database backed up, the settings, the users, and with jobs the jobs
-// queued or running (-1 without: reading them is slow).
+// database backed up, the settings, the users, roles and API tokens, and
+// with jobs the jobs queued or running (-1 without: reading them is
+// slow).
 type state struct {
 	Backups  string
 	Files    []string
@@ -254,6 +282,20 @@ func (ts *testServer) state(jobs bool) state {
 	for _, u := range users {
 		s.Users += fmt.Sprintf("%d %s %s %v %s;", u.ID, u.Name, u.Role, u.Disabled, u.PasswordHash)
 	}
+	roles, err := ts.Catalog.Roles(ctx)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	for _, r := range roles {
+		s.Users += fmt.Sprintf("role %s %v;", r.Name, r.Permissions)
+	}
+	tokens, err := ts.Catalog.Tokens(ctx, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	for _, t := range tokens {
+		s.Users += fmt.Sprintf("token %d %d %v;", t.ID, t.UserID, t.Revoked())
+	}
 	s.Jobs = -1
 	if jobs {
 		active, err := ts.Queue.Active(ctx)
@@ -280,7 +322,7 @@ func (s state) diff(o state) string {
 		d = append(d, "settings: "+s.Settings+" -> "+o.Settings)
 	}
 	if s.Users != o.Users {
-		d = append(d, "users")
+		d = append(d, "users, roles or tokens:\n"+s.Users+"\n"+o.Users)
 	}
 	if s.Jobs != o.Jobs && s.Jobs >= 0 && o.Jobs >= 0 {
 		d = append(d, fmt.Sprintf("jobs queued: %d -> %d", s.Jobs, o.Jobs))
@@ -308,13 +350,17 @@ func (ts *testServer) drawRole(t *rapid.T, n int, roles ...string) string {
 	return name
 }
 
-// fixtures gives a property test a server with an admin, two completed
+// fixtures gives a property test a server with an admin (root, whose API
+// token is token 1), a custom role nobody has (spare), two completed
 // backups (the second protected) and a finished backup job.
 func fixtures(t *testing.T) (ts *testServer, admin *user, backups []int64, jobID int64) {
 	ts = newTestServer(t)
 	admin = ts.addUser("root", "admin")
 	b1, b2 := ts.backupNow(), ts.backupNow()
 	if _, err := ts.Engine.SetProtected(t.Context(), b2.ID, true, engine.Actor{Name: "cli:test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Identity.AddRole(t.Context(), identity.Actor{Name: "test"}, "spare", []identity.Permission{identity.PermView}); err != nil {
 		t.Fatal(err)
 	}
 	var job JobView
@@ -378,17 +424,17 @@ func indexes(n int) []int {
 }
 
 // auditLogRoutes are the routes of the audit log; a view-only user may
-// read them (8.2). They come from another branch: each is checked once
-// registered; until then a view-only user sees a backup's audit history
-// on its page, which is checked always.
+// read them (8.2).
 var auditLogRoutes = []webRoute{
 	{Method: "GET", Path: "/audit"},
+	{Method: "GET", Path: "/audit.csv"},
 	{API: true, Method: "GET", Path: "/api/v1/audit"},
 }
 
 // Property 17: a view-only user (the viewer role, or a custom role with
 // backups.view alone) can list, show and see the audit log, and gets 403
-// for everything else.
+// for everything else (but the page of its own API tokens, which every
+// user has).
 func TestWebProperty17_AViewOnlyUserCanListShowAndSeeTheAuditLogAndNothingElse(t *testing.T) {
 	ts, _, backups, jobID := fixtures(t)
 	routes := ts.routes()
@@ -404,6 +450,9 @@ func TestWebProperty17_AViewOnlyUserCanListShowAndSeeTheAuditLogAndNothingElse(t
 		target := rapid.SampledFrom(backups).Draw(rt, "backup")
 		for _, i := range rapid.Permutation(indexes(len(routes))).Draw(rt, "order") {
 			r := routes[i]
+			if r.Route.any {
+				continue // one's own API tokens: not a backup operation (tokens tests)
+			}
 			res, body := u.call(r, target, jobID, "p17")
 			viewOnly := r.Route.perm == identity.PermView && !r.Route.admin && r.Method == "GET"
 			switch {
@@ -432,12 +481,11 @@ func TestWebProperty17_AViewOnlyUserCanListShowAndSeeTheAuditLogAndNothingElse(t
 		if !strings.Contains(string(body), `<td>`+u.Name+`</td><td>view</td><td><span class="badge success">`) {
 			rt.Fatalf("backup %d's page shows no audit history with %s's view: %.2000s", target, u.Name, body)
 		}
+		// The audit log holds what the user just did.
 		for _, r := range auditLogRoutes {
-			if registeredPattern(ts.Server, r.Method, r.Path) != r.String() {
-				continue // not on this branch yet; see auditLogRoutes
-			}
-			if res, body := u.call(r, target, jobID, "p17"); res.StatusCode != http.StatusOK {
-				rt.Fatalf("%s %s: %d, want 200: %.300s", role, r, res.StatusCode, body)
+			res, body := u.call(r, target, jobID, "p17")
+			if res.StatusCode != http.StatusOK || !strings.Contains(string(body), u.Name) {
+				rt.Fatalf("%s %s: %d, want 200 with %s's entries: %.300s", role, r, res.StatusCode, u.Name, body)
 			}
 		}
 	})
