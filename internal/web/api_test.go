@@ -147,7 +147,6 @@ func TestAPIOpenAPIIsOpenAPI3(t *testing.T) {
 	}
 }
 
-
 // registeredPattern is the pattern the server's mux serves method path
 // with ("" or a catch-all when none).
 func registeredPattern(s *Server, method, path string) string {
