@@ -338,8 +338,9 @@ func TestWebSecurityNoSecretInPagesAPIResponsesLogsOrAudit(t *testing.T) {
 	}
 }
 
-// Every {id} of every route, UI and API, refuses what is not an id with
-// 404 (or 422), never a 500, never a file, and changes nothing.
+// Every {id} (and {token}, an API token's id) of every route, UI and API,
+// refuses what is not an id with 404 (or 422), never a 500, never a file,
+// and changes nothing.
 func TestWebSecurityBadIDsInEveryIDRoute(t *testing.T) {
 	ts, admin, _, _ := fixtures(t)
 	bad := []string{"..%2f..%2fetc%2fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "%00", "1;DROP", "1%3BDROP%20TABLE%20backups",
@@ -347,12 +348,12 @@ func TestWebSecurityBadIDsInEveryIDRoute(t *testing.T) {
 	before := ts.state(true)
 	n := 0
 	for _, r := range ts.registeredRoutes() {
-		if !strings.Contains(r.Path, "{id}") {
+		if !strings.Contains(r.Path, "{id}") && !strings.Contains(r.Path, "{token}") {
 			continue
 		}
 		for _, b := range bad {
 			n++
-			path := strings.ReplaceAll(r.Path, "{id}", b)
+			path := strings.NewReplacer("{id}", b, "{token}", b).Replace(r.Path)
 			o := req{Client: admin.session(), Form: url.Values{"confirm": {"hms"}}}
 			if r.Method == "GET" {
 				o.Form = nil
