@@ -274,6 +274,14 @@ func TestWebSecurityNoSecretInPagesAPIResponsesLogsOrAudit(t *testing.T) {
 	keep := func(what string, res *http.Response, body []byte) {
 		seen = append(seen, fmt.Sprintf("%s\n%v\n%s", what, res.Header, body))
 	}
+	// A webhook URL with its token set through the API, as a script would.
+	secrets["webhook token set by the API"] = "api-set-webhook-token-5f3c9a1e"
+	res, body := ts.send("PUT", "/api/v1/settings", req{Token: admin.Token,
+		JSON: map[string]string{"webhook_url": "https://hooks.example/notify?token=" + secrets["webhook token set by the API"]}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /api/v1/settings webhook_url: %d %s", res.StatusCode, body)
+	}
+	keep("PUT /api/v1/settings", res, body)
 	for _, u := range []*user{admin, op, viewer} {
 		for _, r := range ts.registeredRoutes() {
 			if r.Method != "GET" {
@@ -302,7 +310,7 @@ func TestWebSecurityNoSecretInPagesAPIResponsesLogsOrAudit(t *testing.T) {
 		res, body := ts.send(c.method, c.path, c.o)
 		keep(c.method+" "+c.path, res, body)
 	}
-	res, body := ts.send("POST", "/api/v1/backups", req{Token: op.Token})
+	res, body = ts.send("POST", "/api/v1/backups", req{Token: op.Token})
 	keep("create", res, body)
 	if res.StatusCode == http.StatusAccepted {
 		var j JobView
