@@ -76,6 +76,7 @@ func uiRouteTable() []webRoute {
 		ui("POST", "/settings", canManageSettings),
 		ui("POST", "/settings/test-notification", canManageSettings),
 		ui("POST", "/settings/test-google-drive", canManageSettings),
+		ui("POST", "/settings/test-s3", canManageSettings),
 		ui("GET", "/users", adminUserList),
 		ui("POST", "/users", adminUserAdd),
 		ui("POST", "/users/{name}/disable", adminUserDisable),
@@ -115,6 +116,7 @@ var specPermissions = map[string]identity.Permission{
 	"POST /settings":                          identity.PermManageSettings,
 	"POST /settings/test-notification":        identity.PermManageSettings,
 	"POST /settings/test-google-drive":        identity.PermManageSettings,
+	"POST /settings/test-s3":                  identity.PermManageSettings,
 	"GET /users":                              "admin",
 	"POST /users":                             "admin",
 	"POST /users/{name}/disable":              "admin",
@@ -140,6 +142,7 @@ var specPermissions = map[string]identity.Permission{
 	"PUT /api/v1/settings":                    identity.PermManageSettings,
 	"POST /api/v1/settings/test-google-drive": identity.PermManageSettings,
 	"POST /api/v1/settings/test-notification": identity.PermManageSettings,
+	"POST /api/v1/settings/test-s3":           identity.PermManageSettings,
 	"GET /api/v1/audit":                       identity.PermView,
 }
 
