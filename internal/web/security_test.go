@@ -16,6 +16,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 	"github.com/hmsbackup/hmsbackup/internal/secret"
+	"github.com/hmsbackup/hmsbackup/internal/storage/gdrive/drivefake"
 )
 
 // A state-changing request from another site (a browser sends
@@ -274,12 +275,36 @@ func TestWebSecurityNoSecretInPagesAPIResponsesLogsOrAudit(t *testing.T) {
 	keep := func(what string, res *http.Response, body []byte) {
 		seen = append(seen, fmt.Sprintf("%s\n%v\n%s", what, res.Header, body))
 	}
-	// A webhook URL with its token set through the API, as a script would.
+	// A webhook URL with its token, an S3 secret key and a Drive key set
+	// through the API, as a script would.
 	secrets["webhook token set by the API"] = "api-set-webhook-token-5f3c9a1e"
-	res, body := ts.send("PUT", "/api/v1/settings", req{Token: admin.Token,
-		JSON: map[string]string{"webhook_url": "https://hooks.example/notify?token=" + secrets["webhook token set by the API"]}})
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("PUT /api/v1/settings webhook_url: %d %s", res.StatusCode, body)
+	secrets["S3 secret key"] = "s3-secret-key-of-the-test-9d8c7b6a5f4e"
+	driveKey, err := drivefake.ServiceAccountKey("https://oauth2.example.test/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		PrivateKey string `json:"private_key"`
+	}
+	if err := json.Unmarshal(driveKey, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	pemLines := strings.Split(parsed.PrivateKey, "\n")
+	secrets["Drive key set by the API"] = pemLines[len(pemLines)/2]
+	res, body := ts.send("PUT", "/api/v1/settings", req{Token: admin.Token, JSON: map[string]string{
+		"webhook_url":        "https://hooks.example/notify?token=" + secrets["webhook token set by the API"],
+		"s3_endpoint":        "s3.example.test:9000",
+		"s3_bucket":          "hms-backups",
+		"s3_access_key":      "AKIATESTACCESSKEY",
+		"s3_secret_key":      secrets["S3 secret key"],
+		"google_credentials": string(driveKey),
+	}})
+	var view struct {
+		SecretsSet map[string]bool `json:"secrets_set"`
+	}
+	if err := json.Unmarshal(body, &view); res.StatusCode != http.StatusOK || err != nil ||
+		!view.SecretsSet["webhook_url"] || !view.SecretsSet["s3_secret_key"] || !view.SecretsSet["google_credentials"] {
+		t.Fatalf("PUT /api/v1/settings with secrets: %d %s", res.StatusCode, body)
 	}
 	keep("PUT /api/v1/settings", res, body)
 	for _, u := range []*user{admin, op, viewer} {
