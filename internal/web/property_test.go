@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/url"
 	"os"
@@ -174,6 +177,68 @@ func (ts *testServer) routes() []webRoute {
 		ts.t.FailNow()
 	}
 	return all
+}
+
+// TestWebEveryRouteInTheSourceIsInTheRouteTables reads the package's
+// source for the patterns it gives mux.Handle: each must be a route the
+// property tests know (uiRouteTable), a route that needs no sign-in, or
+// the API's catch-all; API routes come from apiRouteTable only. A route
+// added without its permission in the tables fails here.
+func TestWebEveryRouteInTheSourceIsInTheRouteTables(t *testing.T) {
+	public := []string{"GET /{$}", "GET /sign-in", "POST /sign-in", "POST /sign-out", "GET /static/", "/api/",
+		"GET /healthz", "GET /readyz", "POST /wake"}
+	known := map[string]bool{}
+	for _, r := range uiRouteTable() {
+		known[r.String()] = true
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	found := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
+				return true
+			}
+			if c, ok := call.Args[0].(*ast.CallExpr); ok {
+				if f, ok := c.Fun.(*ast.SelectorExpr); ok && f.Sel.Name == "Pattern" {
+					return true // apiRoutes, from apiRouteTable
+				}
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				t.Errorf("%s: %s with a pattern that is not a literal", fset.Position(call.Pos()), sel.Sel.Name)
+				return true
+			}
+			pattern, _ := strconv.Unquote(lit.Value)
+			found++
+			switch {
+			case slices.Contains(public, pattern), known[pattern]:
+			case strings.Contains(pattern, "/api/"):
+				t.Errorf("%s: API route %s registered outside apiRouteTable", fset.Position(call.Pos()), pattern)
+			default:
+				t.Errorf("%s: route %s is not in uiRouteTable and specPermissions (property_test.go)", fset.Position(call.Pos()), pattern)
+			}
+			return true
+		})
+	}
+	if found < len(uiRouteTable()) {
+		t.Fatalf("found %d mux.Handle patterns, fewer than the %d UI routes", found, len(uiRouteTable()))
+	}
 }
 
 func (ts *testServer) registeredRoutes() []webRoute {
