@@ -175,6 +175,19 @@ func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) createBackup(w http.ResponseWriter, r *http.Request, p *principal) {
+	// One at a time: while a backup or restore is queued or running, a
+	// second is not queued behind it (it would wait for, or fail on, the
+	// database's lock); the page says so.
+	if err := s.busy(r.Context()); err != nil {
+		s.audit(r, p, backup.ActionCreate, nil, err, "backup not queued")
+		if backup.ErrorCode(err) != backup.EBUSY {
+			s.errorPage(w, r, p, err)
+			return
+		}
+		s.flash(r, "Not queued: %s.", userMessage(err))
+		http.Redirect(w, r, "/backups", http.StatusSeeOther)
+		return
+	}
 	a := p.Actor()
 	id, _, err := s.cfg.Jobs.EnqueueBackup(r.Context(), queue.BackupArgs{Source: backup.SourceManualUI, Actor: a.Name,
 		UserID: a.UserID, SourceAddress: a.SourceAddress, UserAgent: a.UserAgent})

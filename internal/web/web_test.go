@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
 
 // The path a user takes: create a backup in the UI, follow its job to
@@ -90,5 +92,23 @@ func TestCreateDownloadRestoreThroughThePages(t *testing.T) {
 	}
 	if !restored {
 		t.Fatalf("no audit entry of alice's restore with her address: %+v", ts.audit())
+	}
+}
+
+// While a backup is being written (here: a CLI backup's pending record),
+// "Create backup" queues nothing and says why.
+func TestCreateBackupWhileOneRunsQueuesNothing(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.addUser("alice", "admin")
+	pending := &backup.Backup{Filename: "hms_backup_20261129_010203.sqlite.gz", Status: backup.StatusPending, Source: backup.SourceManualCLI, CreatedBy: "cli:bob"}
+	if err := ts.Catalog.CreateBackup(t.Context(), pending); err != nil {
+		t.Fatal(err)
+	}
+	code, body := admin.page("POST", "/backups", url.Values{})
+	if code != 200 || !strings.Contains(body, "Not queued: backup "+strconv.FormatInt(pending.ID, 10)+" of the database is being written (by cli:bob)") {
+		t.Fatalf("create while a backup is written: %d\n%s", code, body)
+	}
+	if jobs, err := ts.Queue.Active(t.Context()); err != nil || len(jobs) != 0 {
+		t.Fatalf("queued anyway: %+v, %v", jobs, err)
 	}
 }
