@@ -5,6 +5,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"io/fs"
@@ -66,7 +67,11 @@ type Config struct {
 	TestNotification TestFunc
 	TestGoogleDrive  TestFunc
 	TestS3           TestFunc
-	Logger           *slog.Logger
+	// SessionIdle and SessionLifetime end a session after that long
+	// without a request, and that long after sign-in; defaults 30 min and
+	// 12 h.
+	SessionIdle, SessionLifetime time.Duration
+	Logger                       *slog.Logger
 	// Now is the clock of the sign-in rate limit (tests); default time.Now.
 	Now func() time.Time
 }
@@ -98,8 +103,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	sm := scs.New()
 	sm.Store = cfg.Sessions
-	sm.Lifetime = 12 * time.Hour      // absolute: sign in again after 12 h
-	sm.IdleTimeout = 30 * time.Minute // idle: sign in again after 30 min without a request
+	sm.Lifetime = cmp.Or(cfg.SessionLifetime, 12*time.Hour)  // absolute: sign in again after 12 h
+	sm.IdleTimeout = cmp.Or(cfg.SessionIdle, 30*time.Minute) // idle: sign in again after 30 min without a request
 	sm.Cookie.Name = "hmsbackup_session"
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode

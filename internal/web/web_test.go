@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
@@ -110,5 +111,35 @@ func TestCreateBackupWhileOneRunsQueuesNothing(t *testing.T) {
 	}
 	if jobs, err := ts.Queue.Active(t.Context()); err != nil || len(jobs) != 0 {
 		t.Fatalf("queued anyway: %+v, %v", jobs, err)
+	}
+}
+
+// A session ends after its idle time without a request, and after its
+// lifetime however busy: the next page is the sign-in.
+func TestSessionsEndWhenIdleAndAfterTheirLifetime(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		idle, lifetime time.Duration
+		busyRequests   int           // requests 300 ms apart before the check
+		wait           time.Duration // then quiet for this long
+	}{
+		{"idle", 400 * time.Millisecond, time.Hour, 0, 1500 * time.Millisecond},
+		{"lifetime", time.Hour, 2 * time.Second, 3, 1600 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, func(c *Config) { c.SessionIdle, c.SessionLifetime = tc.idle, tc.lifetime })
+			u := ts.addUser("alice", "viewer")
+			for range tc.busyRequests {
+				time.Sleep(300 * time.Millisecond)
+				if code, _, at := u.submit("GET", "/backups", nil); code != 200 || at != "/backups" {
+					t.Fatalf("an active session ended early: %d at %s", code, at)
+				}
+			}
+			// Past the idle time, or past the lifetime since sign-in.
+			time.Sleep(tc.wait)
+			if code, _, at := u.submit("GET", "/backups", nil); code != 200 || at != "/sign-in" {
+				t.Fatalf("the session outlived its %s: %d at %s", tc.name, code, at)
+			}
+		})
 	}
 }
