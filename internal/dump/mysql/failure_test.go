@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -146,41 +147,55 @@ func TestMissingTools(t *testing.T) {
 	}
 }
 
+// TestRestoreStopsAtFirstError: with either method, a statement the
+// server refuses stops the restore there, and the error quotes the
+// server's message (and, from the replayer, the dump line).
 func TestRestoreStopsAtFirstError(t *testing.T) {
-	ctx := context.Background()
-	dsn := newDatabase(t, "brokenstream")
-	db := openDB(t, dsn)
-	exec(t, db,
-		"CREATE TABLE t1 (id INT PRIMARY KEY)", "INSERT INTO t1 VALUES (1), (2)",
-		"CREATE TABLE t2 (id INT PRIMARY KEY)", "INSERT INTO t2 VALUES (3)")
-	d := newDumper(t, mysql.Config{DSN: dsn})
-	dumped := dump(t, d)
-	cut := bytes.Index(dumped, []byte("-- Table structure for table `t2`"))
-	if cut < 0 {
-		t.Fatalf("no t2 in the dump:\n%s", dumped)
-	}
-	broken := append(append(append([]byte{}, dumped[:cut]...), "THIS IS NOT SQL;\n"...), dumped[cut:]...)
+	for _, method := range []string{mysql.MethodReplay, mysql.MethodClient} {
+		t.Run(method, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := newDatabase(t, "brokenstream")
+			db := openDB(t, dsn)
+			exec(t, db,
+				"CREATE TABLE t1 (id INT PRIMARY KEY)", "INSERT INTO t1 VALUES (1), (2)",
+				"CREATE TABLE t2 (id INT PRIMARY KEY)", "INSERT INTO t2 VALUES (3)")
+			d := newDumper(t, mysql.Config{DSN: dsn, RestoreMethod: method})
+			dumped := dump(t, d)
+			cut := bytes.Index(dumped, []byte("-- Table structure for table `t2`"))
+			if cut < 0 {
+				t.Fatalf("no t2 in the dump:\n%s", dumped)
+			}
+			broken := append(append(append([]byte{}, dumped[:cut]...), "THIS IS NOT SQL;\n"...), dumped[cut:]...)
+			line := bytes.Count(dumped[:cut], []byte("\n")) + 1
 
-	err := d.Restore(ctx, bytes.NewReader(broken))
-	if err == nil {
-		t.Fatal("Restore of a broken stream succeeded")
-	}
-	wantCode(t, "Restore", err, backup.EINTERNAL)
-	if msg := err.Error(); !strings.Contains(msg, "ERROR 1064") || !strings.Contains(msg, "THIS IS NOT SQL") {
-		t.Errorf("Restore error %q lacks the client's message", msg)
-	}
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM t1").Scan(&n); err != nil || n != 2 {
-		t.Errorf("t1, before the error, has %d rows (%v), want 2", n, err)
-	}
-	err = db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't2'").Scan(&n)
-	if err != nil || n != 0 {
-		t.Errorf("t2, after the error, exists (%d, %v): the client went on", n, err)
-	}
+			err := d.Restore(ctx, bytes.NewReader(broken))
+			if err == nil {
+				t.Fatal("Restore of a broken stream succeeded")
+			}
+			wantCode(t, "Restore", err, backup.EINTERNAL)
+			want := []string{"ERROR 1064", "THIS IS NOT SQL"}
+			if method == mysql.MethodReplay {
+				want = []string{"Error 1064", "THIS IS NOT SQL", fmt.Sprintf("line %d of the dump", line)}
+			}
+			for _, w := range want {
+				if msg := err.Error(); !strings.Contains(msg, w) {
+					t.Errorf("Restore error %q lacks %q", msg, w)
+				}
+			}
+			var n int
+			if err := db.QueryRow("SELECT COUNT(*) FROM t1").Scan(&n); err != nil || n != 2 {
+				t.Errorf("t1, before the error, has %d rows (%v), want 2", n, err)
+			}
+			err = db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't2'").Scan(&n)
+			if err != nil || n != 0 {
+				t.Errorf("t2, after the error, exists (%d, %v): the restore went on", n, err)
+			}
 
-	// The intact dump still restores.
-	if err := d.Restore(ctx, bytes.NewReader(dumped)); err != nil {
-		t.Fatalf("Restore of the intact dump: %v", err)
+			// The intact dump still restores.
+			if err := d.Restore(ctx, bytes.NewReader(dumped)); err != nil {
+				t.Fatalf("Restore of the intact dump: %v", err)
+			}
+		})
 	}
 }
 
@@ -208,35 +223,43 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return 0, r.err
 }
 
+// TestRestoreReadErrorNeverRunsACutStatement: with either method, a read
+// error after part of a statement never lets that part run.
 func TestRestoreReadErrorNeverRunsACutStatement(t *testing.T) {
-	dsn := newDatabase(t, "readerr")
-	db := openDB(t, dsn)
-	d := newDumper(t, mysql.Config{DSN: dsn})
-	corrupt := errors.New("gzip: invalid checksum")
-	r := &failingReader{
-		// At EOF the client would run the cut-off INSERT.
-		// More than the copy buffers before handing on, so the client gets
-		// the CREATE (and runs it) before the read error.
-		data: []byte("CREATE TABLE cut (i INT);\n" + strings.Repeat("-- a comment the client reads past\n", 10000) + "INSERT INTO cut VALUES (1), (2)"),
-		// The client has run the CREATE: the read error comes after it.
-		ready: func() bool {
+	for _, method := range []string{mysql.MethodReplay, mysql.MethodClient} {
+		t.Run(method, func(t *testing.T) {
+			dsn := newDatabase(t, "readerr")
+			db := openDB(t, dsn)
+			d := newDumper(t, mysql.Config{DSN: dsn, RestoreMethod: method})
+			corrupt := errors.New("gzip: invalid checksum")
+			r := &failingReader{
+				// At EOF the client would run the cut-off INSERT.
+				// More than the copy buffers before handing on, so the client gets
+				// the CREATE (and runs it) before the read error. The header
+				// makes it a dump the replayer takes.
+				data: []byte("-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\nCREATE TABLE cut (i INT);\n" +
+					strings.Repeat("-- a comment the client reads past\n", 10000) + "INSERT INTO cut VALUES (1), (2)"),
+				// The client has run the CREATE: the read error comes after it.
+				ready: func() bool {
+					var n int
+					return db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'cut'").Scan(&n) == nil && n == 1
+				},
+				err: corrupt,
+			}
+			err := d.Restore(context.Background(), r)
+			if !errors.Is(err, corrupt) {
+				t.Fatalf("Restore error = %v, want the reader's error", err)
+			}
+			wantCode(t, "Restore", err, backup.ECORRUPT)
+			if !r.wasReady {
+				t.Fatal("the restore never ran the CREATE before the read error, so the test proves nothing")
+			}
 			var n int
-			return db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'cut'").Scan(&n) == nil && n == 1
-		},
-		err: corrupt,
-	}
-	err := d.Restore(context.Background(), r)
-	if !errors.Is(err, corrupt) {
-		t.Fatalf("Restore error = %v, want the reader's error", err)
-	}
-	wantCode(t, "Restore", err, backup.ECORRUPT)
-	if !r.wasReady {
-		t.Fatal("the client never ran the CREATE before the read error, so the test proves nothing")
-	}
-	var n int
-	err = db.QueryRow("SELECT COUNT(*) FROM cut").Scan(&n)
-	if err == nil && n != 0 {
-		t.Errorf("the cut-off INSERT ran: %d rows", n)
+			err = db.QueryRow("SELECT COUNT(*) FROM cut").Scan(&n)
+			if err == nil && n != 0 {
+				t.Errorf("the cut-off INSERT ran: %d rows", n)
+			}
+		})
 	}
 }
 
