@@ -76,9 +76,12 @@ type Statement struct {
 	// sections about the whole database).
 	Section Section
 	Table   string
-	// Delimiter is the delimiter that ended the statement ("" at the end
-	// of the input).
+	// Delimiter is the delimiter in effect, which ended the statement
+	// unless Unterminated.
 	Delimiter string
+	// Unterminated is set on a last statement that the input ended
+	// (cleanly) before any delimiter; the client runs such a statement too.
+	Unterminated bool
 }
 
 // UnsupportedError says that the input holds something the Splitter
@@ -147,7 +150,7 @@ var clientCommands = map[string]bool{
 	"pager": true, "nopager": true, "tee": true, "notee": true, "print": true,
 	"prompt": true, "quit": true, "exit": true, "rehash": true, "status": true,
 	"warnings": true, "nowarning": true, "help": true, "clear": true, "edit": true,
-	"ego": true, "go": true,
+	"ego": true, "go": true, "delimiter": true,
 }
 
 // Splitter reads statements from a dump.
@@ -213,10 +216,14 @@ func (s *Splitter) fill(keep, n int) (shift int, err error) {
 		}
 		k, rerr := s.r.Read(s.buf[s.end:])
 		s.end += k
-		if rerr == io.EOF {
+		if rerr != nil {
+			// The end, or a failure: either way no more bytes. A failure
+			// is returned only where the end would end a statement, so a
+			// statement cut off by it never comes out.
 			s.eof = true
-		} else if rerr != nil {
-			return shift, rerr
+			if rerr != io.EOF {
+				s.err = rerr
+			}
 		}
 	}
 	return shift, nil
@@ -243,9 +250,15 @@ func (s *Splitter) skip() error {
 			return s.readErr(err)
 		}
 		if s.pos >= s.end {
+			if s.err != nil {
+				return s.err
+			}
 			return io.EOF
 		}
 		if !s.started {
+			if _, err := s.fill(s.pos, len(sandboxLine)); err != nil {
+				return s.readErr(err)
+			}
 			s.started = true
 			if s.end-s.pos >= len(sandboxLine) && bytes.Equal(s.buf[s.pos:s.pos+len(sandboxLine)], sandboxLine) {
 				if err := s.skipLine(); err != nil {
@@ -275,7 +288,7 @@ func (s *Splitter) skip() error {
 			}
 		case s.at(s.delimStr):
 			s.pos += len(s.delim) // an empty statement: the client sends nothing
-		case (c == 'd' || c == 'D') && s.atFold("delimiter") && s.end-s.pos > 9 && isBlank(s.buf[s.pos+9]):
+		case (c == 'd' || c == 'D') && s.atFold("delimiter") && (s.end-s.pos == 9 || s.buf[s.pos+9] <= ' '):
 			if err := s.delimiterLine(); err != nil {
 				return err
 			}
@@ -284,8 +297,6 @@ func (s *Splitter) skip() error {
 		}
 	}
 }
-
-func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 
 func (s *Splitter) readErr(err error) error {
 	if err == errTooLarge {
@@ -326,7 +337,7 @@ func (s *Splitter) skipLine() error {
 		}
 		s.pos = s.end
 		if s.eof {
-			return nil
+			return s.err
 		}
 		if _, err := s.fill(s.pos, 1); err != nil {
 			return s.readErr(err)
@@ -414,6 +425,9 @@ func (s *Splitter) skipBlockComment() error {
 			return s.readErr(err)
 		}
 		if s.pos >= s.end {
+			if s.err != nil {
+				return s.err
+			}
 			return &TruncatedError{Line: startLine, What: "a comment"}
 		}
 		c := s.buf[s.pos]
@@ -435,6 +449,8 @@ func (s *Splitter) delimiterLine() error {
 	line := s.buf[s.pos:s.end]
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
 		line = line[:i]
+	} else if s.err != nil {
+		return s.err
 	} else if !s.eof {
 		return &UnsupportedError{Line: s.line, Reason: "a DELIMITER line longer than 4 KiB"}
 	}
@@ -473,6 +489,9 @@ func (s *Splitter) scan() (Statement, error) {
 			}
 		}
 		if s.pos >= s.end {
+			if s.err != nil {
+				return Statement{}, s.err
+			}
 			switch st {
 			case stSingle, stDouble, stBacktick:
 				return Statement{}, &TruncatedError{Line: strLine, What: "a quoted string"}
@@ -482,7 +501,9 @@ func (s *Splitter) scan() (Statement, error) {
 			if cond {
 				return Statement{}, &TruncatedError{Line: startLine, What: "a conditional comment"}
 			}
-			return s.statement(start, s.end, startLine, ""), nil
+			st := s.statement(start, s.end, startLine, s.delimStr)
+			st.Unterminated = true
+			return st, nil
 		}
 		if s.pos-start > s.max {
 			return Statement{}, &TooLargeError{Line: startLine, Limit: s.max}
