@@ -180,6 +180,7 @@ type replayer struct {
 	dirty     bool     // the data connections may hold uncommitted work
 	lastTable string   // the table the last CREATE TABLE made
 	parallel  bool     // whether its data may be spread
+	loading   bool     // the current table's first INSERT has run
 	stats     Stats
 }
 
@@ -253,6 +254,20 @@ func (rp *replayer) run(ctx context.Context, r io.Reader) error {
 		case kindSkip:
 			continue
 		case kindData:
+			if !rp.loading {
+				// The table's first INSERT runs alone and is committed at
+				// once: InnoDB's bulk load of an empty table locks the
+				// whole table until its transaction ends, which would make
+				// the other connections wait for a whole batch.
+				rp.loading = true
+				if err := rp.barrier(ctx, true); err != nil {
+					return err
+				}
+				if err := rp.schema.exec(ctx, st, false); err != nil {
+					return err
+				}
+				continue
+			}
 			if len(rp.pending) > 0 {
 				if err := rp.barrier(ctx, false); err != nil {
 					return err
@@ -265,6 +280,7 @@ func (rp *replayer) run(ctx context.Context, r io.Reader) error {
 				return context.Cause(ctx)
 			}
 		default:
+			rp.loading = false
 			if err := rp.barrier(ctx, true); err != nil {
 				return err
 			}
