@@ -495,3 +495,49 @@ func mustDSN(t testing.TB) string {
 	}
 	return dsn
 }
+
+// TestReplayFailureOnADataConnectionRollsBack (issue 10): a restore whose
+// dump breaks in the middle of a table's data, in an INSERT that one of
+// the replayer's data connections runs while the others load the rest,
+// stops, names the table and the dump line, and the rollback puts back
+// exactly the previous state.
+func TestReplayFailureOnADataConnectionRollsBack(t *testing.T) {
+	f := newMySQLFixture(t)
+	hmsSchema(f, t)
+	ctx := context.Background()
+	// About 4 MB of rows: mariadb-dump writes them as several INSERTs of
+	// at most 1 MB, which the replayer spreads over its connections.
+	f.exec(t, "CREATE TABLE big (id INT PRIMARY KEY, pad TEXT CHARACTER SET utf8mb4)",
+		"INSERT INTO big SELECT seq, CONCAT(seq, ';', REPEAT('x''\\\\', 330)) FROM seq_1_to_4000",
+		"CREATE TABLE after_big (id INT PRIMARY KEY)", "INSERT INTO after_big VALUES (1)")
+	good := f.backupNow(t)
+	sqlText := decompressed(t, good)
+	first := strings.Index(sqlText, "INSERT INTO `big` VALUES")
+	second := strings.Index(sqlText[first+1:], "INSERT INTO `big` VALUES")
+	if first < 0 || second < 0 {
+		t.Fatalf("the dump does not load big in several INSERTs")
+	}
+	cut := first + 1 + second
+	line := strings.Count(sqlText[:cut], "\n") + 1
+	broken := sqlText[:cut] + "INSERT INTO `big` VALUES (1,'a duplicate key');\n" + sqlText[cut:]
+	bad := storeBackup(t, f, broken)
+
+	f.exec(t, "DELETE FROM big WHERE id > 10", "INSERT INTO patients (name) VALUES ('only before the restore')")
+	before := f.backupNow(t)
+	res, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: bad.ID, Actor: alice})
+	if err == nil {
+		t.Fatal("restore of a dump with a duplicate key succeeded")
+	}
+	for _, want := range []string{"Error 1062", "`big`", fmt.Sprintf("line %d of the dump", line), "put back as it was"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if !res.RolledBack {
+		t.Fatalf("not rolled back: %+v", res)
+	}
+	after := f.backupNow(t)
+	if got, want := content(decompressed(t, after)), content(decompressed(t, before)); got != want {
+		t.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
+	}
+}
