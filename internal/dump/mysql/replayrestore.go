@@ -98,17 +98,14 @@ func (rr *recordingReader) Read(p []byte) (int, error) {
 
 // restoreReplay is Restore with the replayer.
 func (d *Dumper) restoreReplay(ctx context.Context, r io.Reader) error {
-	db, err := d.openReplayDB()
-	if err != nil {
-		return backup.Untouched(err)
-	}
-	defer db.Close()
-	// Log in before anything is dropped.
-	if err := db.PingContext(ctx); err != nil {
+	// Log in before anything is dropped (on a connection that does not
+	// stay: an idle one "on" the database would count among the sessions
+	// that keep it busy).
+	if err := d.Ping(ctx); err != nil {
 		if ctx.Err() != nil {
 			return backup.Untouched(d.interrupted(ctx, "restore"))
 		}
-		return backup.Untouched(d.unavailable(err))
+		return backup.Untouched(err)
 	}
 	if err := d.emptyDatabase(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -121,6 +118,11 @@ func (d *Dumper) restoreReplay(ctx context.Context, r io.Reader) error {
 		return err
 	}
 
+	db, err := d.openReplayDB()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	rr := &recordingReader{r: r}
 	start := time.Now()
 	stats, err := replay.Replay(ctx, db, rr, d.replay)
