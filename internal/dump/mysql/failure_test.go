@@ -18,6 +18,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/dump/mysql"
+	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/replay"
 )
 
 // wantCode fails t unless err has code.
@@ -348,5 +349,59 @@ func TestRestoreChecksTheClientFirst(t *testing.T) {
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM keep").Scan(&n); err != nil || n != 1 {
 		t.Errorf("a Restore whose client cannot log in touched the database: count %d, %v", n, err)
+	}
+}
+
+// TestReplayStopsAllConnectionsAtAFailingInsert (issue 10): an INSERT
+// that fails on one of the replayer's data connections, in the middle of
+// a table's data, stops every connection: the error names the table and
+// the dump line, nothing after it runs (the next table is never made),
+// and no session of the restore is left running.
+func TestReplayStopsAllConnectionsAtAFailingInsert(t *testing.T) {
+	ctx := context.Background()
+	dsn := newDatabase(t, "replaystop")
+	db := openDB(t, dsn)
+	exec(t, db,
+		"CREATE TABLE big (id INT PRIMARY KEY, pad TEXT)",
+		"INSERT INTO big SELECT seq, REPEAT('y', 1000) FROM seq_1_to_6000",
+		"CREATE TABLE zz_after (id INT PRIMARY KEY)", "INSERT INTO zz_after VALUES (1)")
+	d := newDumper(t, mysql.Config{DSN: dsn, RestoreMethod: mysql.MethodReplay, Replay: replay.Options{Parallel: 3, CommitStatements: 1}})
+	dumped := dump(t, d)
+	first := bytes.Index(dumped, []byte("INSERT INTO `big` VALUES"))
+	third := first
+	for range 2 {
+		next := bytes.Index(dumped[third+1:], []byte("INSERT INTO `big` VALUES"))
+		if next < 0 {
+			t.Fatal("the dump loads big in fewer than 3 INSERTs")
+		}
+		third += 1 + next
+	}
+	line := bytes.Count(dumped[:third], []byte("\n")) + 1
+	broken := append(append(append([]byte{}, dumped[:third]...), "INSERT INTO `big` VALUES (5,'duplicate');\n"...), dumped[third:]...)
+
+	err := d.Restore(ctx, bytes.NewReader(broken))
+	if err == nil {
+		t.Fatal("Restore with a duplicate key succeeded")
+	}
+	for _, want := range []string{"Error 1062", "data of table `big`", fmt.Sprintf("line %d of the dump", line)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'zz_after'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the table after the failure exists (%d, %v): the restore went on", n, err)
+	}
+	user := strings.SplitN(dsn, ":", 2)[0]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'", user).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of the restore still run statements", n)
+		}
 	}
 }
