@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,8 +32,21 @@ func main() {
 	commitMB := flag.Int("commit-mb", 0, "MiB per data transaction (0: the default)")
 	commitStmts := flag.Int("commit-statements", 0, "statements per data transaction (0: the default)")
 	serverPID := flag.Int("server-pid", 0, "mariadbd's pid, to report its CPU")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the restore to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "replaybench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*file, *method, *parallel, *commitMB, *commitStmts, *serverPID); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "replaybench:", err)
 		os.Exit(1)
 	}
