@@ -22,6 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/sqlsplit"
 )
@@ -176,18 +177,19 @@ type replayer struct {
 	errOnce sync.Once
 	err     error
 
-	pending   []string // SETs not yet run on the data connections
-	dirty     bool     // the data connections may hold uncommitted work
-	lastTable string   // the table the last CREATE TABLE made
-	parallel  bool     // whether its data may be spread
-	loading   bool     // the current table's first INSERT has run
+	bufs      sync.Pool // *[]byte: statement copies for the data connections, reused
+	pending   []string  // SETs not yet run on the data connections
+	dirty     bool      // the data connections may hold uncommitted work
+	lastTable string    // the table the last CREATE TABLE made
+	parallel  bool      // whether its data may be spread
+	loading   bool      // the current table's first INSERT has run
 	stats     Stats
 }
 
 // job is an INSERT for a data connection, or (barrier != nil) a request
 // to commit, run the pending SETs, and wait for the others.
 type job struct {
-	stmt    string
+	stmt    *[]byte // from rp.bufs; back there once run
 	line    int
 	table   string
 	barrier *barrier
@@ -275,7 +277,7 @@ func (rp *replayer) run(ctx context.Context, r io.Reader) error {
 			}
 			rp.dirty = true
 			select {
-			case rp.jobs <- job{stmt: string(st.Text), line: st.Line, table: st.Table}:
+			case rp.jobs <- job{stmt: rp.copyStatement(st.Text), line: st.Line, table: st.Table}:
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
@@ -292,6 +294,17 @@ func (rp *replayer) run(ctx context.Context, r io.Reader) error {
 			}
 		}
 	}
+}
+
+// copyStatement copies a statement for a data connection into a reused
+// buffer (no garbage per statement: memory stays flat).
+func (rp *replayer) copyStatement(text []byte) *[]byte {
+	b, _ := rp.bufs.Get().(*[]byte)
+	if b == nil {
+		b = new([]byte)
+	}
+	*b = append((*b)[:0], text...)
+	return b
 }
 
 // barrier waits until every data connection has run every job sent so
@@ -461,7 +474,12 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		st := sqlsplit.Statement{Line: j.line, Table: j.table, Section: sqlsplit.SectionData}
-		if err := w.b.execString(ctx, j.stmt, st, true); err != nil {
+		// The driver copies the query into its own buffer and keeps
+		// nothing of it once Exec returns, so the buffer is reused after.
+		q := unsafe.String(unsafe.SliceData(*j.stmt), len(*j.stmt))
+		err := w.b.execString(ctx, q, st, true)
+		w.rp.bufs.Put(j.stmt)
+		if err != nil {
 			w.rp.fail(err)
 		}
 	}
