@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	osexec "os/exec"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/dump/mysql"
 	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/replay"
+	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/sqlsplit"
 	"github.com/hmsbackup/hmsbackup/internal/testutil"
 )
 
@@ -297,4 +299,50 @@ func queryText(t *rapid.T, db *sql.DB, skip []string, q string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestSplitterTakesEveryDumpTheProductWrites: the fixture's dump (every
+// kind of object, system-versioned history), as mariadb-dump writes it
+// with the product's options, with and without --dump-history, and with
+// other options a dump may carry, splits without anything refused, and
+// every INSERT line of the dump is one statement.
+func TestSplitterTakesEveryDumpTheProductWrites(t *testing.T) {
+	dsn := newDatabase(t, "splitreal")
+	db := openDB(t, dsn)
+	createFixture(t, db)
+	exec(t, db, "CREATE TABLE history (id INT PRIMARY KEY, s VARCHAR(20)) WITH SYSTEM VERSIONING",
+		"INSERT INTO history VALUES (1, 'a;b')", "UPDATE history SET s = 'c''d'")
+	product := []string{"--single-transaction", "--skip-lock-tables", "--routines", "--triggers", "--events", "--hex-blob", "--quick",
+		"--default-character-set=utf8mb4", "--no-tablespaces", "--max-allowed-packet=1G"}
+	for _, extra := range [][]string{
+		nil, {"--dump-history"}, {"--dump-history", "--skip-extended-insert"}, {"--complete-insert"},
+		{"--net-buffer-length=4096"}, {"--dump-history", "--insert-ignore"}, {"--compact"}, {"--skip-opt"},
+	} {
+		args := append([]string{"--no-defaults", "--user=root", "--socket=" + server.Socket()}, product...)
+		args = append(append(args, extra...), "--", dbName(t, dsn))
+		out, err := osexec.Command("mariadb-dump", args...).Output()
+		if err != nil {
+			t.Fatalf("mariadb-dump %v: %v", extra, err)
+		}
+		sp := sqlsplit.New(bytes.NewReader(out), 0)
+		inserts := 0
+		for {
+			st, err := sp.Next()
+			if err == io.EOF {
+				break
+			}
+			if err == nil {
+				err = sqlsplit.Check(st)
+			}
+			if err != nil {
+				t.Fatalf("options %v: %v", extra, err)
+			}
+			if bytes.HasPrefix(st.Text, []byte("INSERT ")) {
+				inserts++
+			}
+		}
+		if want := bytes.Count(out, []byte("\nINSERT ")); inserts != want || want == 0 {
+			t.Errorf("options %v: %d INSERT statements, the dump has %d INSERT lines", extra, inserts, want)
+		}
+	}
 }
