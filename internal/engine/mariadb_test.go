@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -539,5 +540,40 @@ func TestReplayFailureOnADataConnectionRollsBack(t *testing.T) {
 	after := f.backupNow(t)
 	if got, want := content(decompressed(t, after)), content(decompressed(t, before)); got != want {
 		t.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
+	}
+}
+
+// TestReplayFallsBackToTheClient (issue 10): a dump the replayer's
+// splitter cannot prove it understands (here a USE, which the client
+// handles itself), met after the replay began, is restored again from its
+// start by the client, the log says why, and the result is the dump's
+// content.
+func TestReplayFallsBackToTheClient(t *testing.T) {
+	f := newMySQLFixture(t)
+	hmsSchema(f, t)
+	var logs bytes.Buffer
+	f.eng.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	good := f.backupNow(t)
+	sqlText := decompressed(t, good)
+	cut := strings.Index(sqlText, "-- Table structure for table `patients`")
+	if cut < 0 {
+		t.Fatal("no patients table in the dump")
+	}
+	db := f.eng.Dumper.Info().Database
+	// Past the first 16 KiB, which Restore looks at before it chooses:
+	// the replayer meets the USE only after it began.
+	odd := sqlText[:cut] + strings.Repeat("-- padding\n", 2000) + "USE " + testutil.QuoteIdent(db) + ";\n" + sqlText[cut:]
+	oddBackup := storeBackup(t, f, odd)
+
+	f.exec(t, "DELETE FROM patients", "DROP VIEW patient_names")
+	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: oddBackup.ID, Actor: alice}); err != nil {
+		t.Fatalf("restore with the fallback: %v", err)
+	}
+	if !strings.Contains(logs.String(), "fallback method") || !strings.Contains(logs.String(), "USE") {
+		t.Errorf("the log does not say why the client took over:\n%s", logs.String())
+	}
+	after := f.backupNow(t)
+	if got, want := content(decompressed(t, after)), content(sqlText); got != want {
+		t.Fatalf("after the fallback restore the database differs from the dump:\n%s", firstDiff(got, want))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -403,5 +404,26 @@ func TestReplayStopsAllConnectionsAtAFailingInsert(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d sessions of the restore still run statements", n)
 		}
+	}
+}
+
+// TestReplayHandsOtherScriptsToTheClient (issue 10): SQL that is not
+// mysqldump's or mariadb-dump's output goes to the client before anything
+// is changed, and the log says why.
+func TestReplayHandsOtherScriptsToTheClient(t *testing.T) {
+	dsn := newDatabase(t, "notadump")
+	db := openDB(t, dsn)
+	var logs bytes.Buffer
+	d := newDumper(t, mysql.Config{DSN: dsn, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	script := "CREATE TABLE handwritten (i INT);\nINSERT INTO handwritten VALUES (1), (2);\n"
+	if err := d.Restore(context.Background(), strings.NewReader(script)); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if !strings.Contains(logs.String(), "restoring with the client") || !strings.Contains(logs.String(), "does not start with their header") {
+		t.Errorf("the log does not say why the client restored it:\n%s", logs.String())
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM handwritten").Scan(&n); err != nil || n != 2 {
+		t.Errorf("handwritten has %d rows (%v), want 2", n, err)
 	}
 }
