@@ -582,7 +582,13 @@ func (s *Splitter) scan() (Statement, error) {
 							return Statement{}, &UnsupportedError{Line: s.line, Reason: "a conditional comment inside another"}
 						}
 						cond = true
-						s.pos += 2
+						// Past the whole opener, "/*!" or "/*M!" (the
+						// pos++ below takes its last byte).
+						if s.buf[s.pos+2] == '!' {
+							s.pos += 2
+						} else {
+							s.pos += 3
+						}
 					} else {
 						st, strLine = stBlockComment, s.line
 						s.pos++

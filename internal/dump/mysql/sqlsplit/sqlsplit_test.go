@@ -192,6 +192,7 @@ func inString(text []byte) bool {
 // in a line comment, '*' in a block comment, else the open quote.
 func endState(text []byte) byte {
 	var q byte
+	cond := false // inside /*! */, which is code
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		switch {
@@ -213,8 +214,12 @@ func endState(text []byte) byte {
 			q = c
 		case c == '#' || c == '-' && i+2 < len(text) && text[i+1] == '-' && text[i+2] <= ' ':
 			q = '\n'
-		case c == '/' && i+2 < len(text) && text[i+1] == '*' && text[i+2] != '!' && text[i+2] != 'M':
+		case c == '/' && i+2 < len(text) && text[i+1] == '*' && (text[i+2] == '!' || text[i+2] == 'M' && i+3 < len(text) && text[i+3] == '!'):
+			cond, i = true, i+1
+		case c == '/' && i+1 < len(text) && text[i+1] == '*':
 			q, i = '*', i+1
+		case cond && c == '*' && i+1 < len(text) && text[i+1] == '/':
+			cond, i = false, i+1
 		}
 	}
 	return q
@@ -243,8 +248,14 @@ func checkSplit(t *testing.T, in []byte) {
 		joined.WriteString("DELIMITER " + st.Delimiter + "\n")
 		joined.Write(st.Text)
 		if !st.Unterminated {
-			if endState(st.Text) == '\n' {
+			switch {
+			case endState(st.Text) == '\n':
 				joined.WriteString("\n") // end the line comment
+			case !bytes.HasSuffix(st.Text, []byte("-")):
+				// Keep the text's own last bytes from running into the
+				// delimiter (";" then ";;" would read as ";;" then ";"),
+				// but not after a dash ("x--" then " " is a comment).
+				joined.WriteString(" ")
 			}
 			joined.WriteString(st.Delimiter + "\n")
 		}
