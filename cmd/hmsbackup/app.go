@@ -15,6 +15,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	catalogsqlite "github.com/hmsbackup/hmsbackup/internal/catalog/sqlite"
 	dumpmysql "github.com/hmsbackup/hmsbackup/internal/dump/mysql"
+	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/replay"
 	dumpsqlite "github.com/hmsbackup/hmsbackup/internal/dump/sqlite"
 	"github.com/hmsbackup/hmsbackup/internal/engine"
 	"github.com/hmsbackup/hmsbackup/internal/lock"
@@ -88,7 +89,15 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	var dumper backup.Dumper
 	switch cfg.Driver {
 	case "mysql":
-		if dumper, err = dumpmysql.New(dumpmysql.Config{DSN: cfg.DSN, TempDir: tmp, DumpCommand: cfg.DumpCommand, ClientCommand: cfg.ClientCommand, LockTimeout: cfg.RestoreLockTimeout}); err != nil {
+		// A restore that falls back from the replayer to the client says
+		// why, on stderr too when nothing else logs.
+		dumperLog := c.logger
+		if dumperLog == nil {
+			dumperLog = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		}
+		if dumper, err = dumpmysql.New(dumpmysql.Config{DSN: cfg.DSN, TempDir: tmp, DumpCommand: cfg.DumpCommand, ClientCommand: cfg.ClientCommand, LockTimeout: cfg.RestoreLockTimeout,
+			RestoreMethod: cfg.RestoreMethod, Logger: dumperLog,
+			Replay: replay.Options{Parallel: cfg.RestoreParallel, CommitBytes: cfg.RestoreCommitBytes, CommitStatements: cfg.RestoreCommitStatements}}); err != nil {
 			return nil, err
 		}
 	default:

@@ -31,6 +31,15 @@ type config struct {
 	// mariadb-dump/mariadb if installed, else mysqldump/mysql).
 	DumpCommand   string
 	ClientCommand string
+	// How a MySQL restore runs the dump: HMSBACKUP_RESTORE_METHOD (replay,
+	// the default, or client), HMSBACKUP_RESTORE_PARALLEL (data
+	// connections, default the number of CPUs, at least 2),
+	// HMSBACKUP_RESTORE_COMMIT_MB and HMSBACKUP_RESTORE_COMMIT_STATEMENTS
+	// (a data transaction's size, default 64 MiB or 10000 statements).
+	RestoreMethod           string
+	RestoreParallel         int
+	RestoreCommitBytes      int64
+	RestoreCommitStatements int
 	// The server (serve): where it listens, how a queued backup is retried,
 	// how long a shutdown waits for a running backup.
 	Listen          string        // HMSBACKUP_LISTEN, default 127.0.0.1:8080
@@ -111,6 +120,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// Whether Drive and S3 are complete is known only with the catalog's
 	// settings: remotes.Resolve says what is missing.
 	c.Remotes = remotes.EnvFrom(getenv)
+	switch c.RestoreMethod = strings.ToLower(strings.TrimSpace(getenv("HMSBACKUP_RESTORE_METHOD"))); c.RestoreMethod {
+	case "", "replay", "client":
+	default:
+		return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_RESTORE_METHOD=%q is not a restore method: use replay (the default) or client", c.RestoreMethod)
+	}
+	for _, v := range []struct {
+		name string
+		max  int
+		dst  func(int)
+	}{
+		{"HMSBACKUP_RESTORE_PARALLEL", 64, func(n int) { c.RestoreParallel = n }},
+		{"HMSBACKUP_RESTORE_COMMIT_MB", 4096, func(n int) { c.RestoreCommitBytes = int64(n) << 20 }},
+		{"HMSBACKUP_RESTORE_COMMIT_STATEMENTS", 10_000_000, func(n int) { c.RestoreCommitStatements = n }},
+	} {
+		if s := strings.TrimSpace(getenv(v.name)); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > v.max {
+				return c, backup.Errorf(backup.EINVALID, "%s=%q is not a number from 1 to %d", v.name, s, v.max)
+			}
+			v.dst(n)
+		}
+	}
 	c.DumpCommand = getenv("HMSBACKUP_MYSQLDUMP")
 	c.ClientCommand = getenv("HMSBACKUP_MYSQL")
 	if c.SMTP, err = loadSMTP(getenv); err != nil {

@@ -58,7 +58,10 @@ func TestCtrlCAtEveryStepOfARestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := server.Exec(ctx, "CREATE TABLE sigint_hms.patients (id INT PRIMARY KEY, name TEXT)", "INSERT INTO sigint_hms.patients VALUES (1, 'Ada')"); err != nil {
+	if err := server.Exec(ctx, "CREATE TABLE sigint_hms.patients (id INT PRIMARY KEY, name TEXT)", "INSERT INTO sigint_hms.patients VALUES (1, 'Ada')",
+		// Enough rows (about 30 MB) that the replayer is seen loading them.
+		"CREATE TABLE sigint_hms.bulk (id INT PRIMARY KEY, pad VARCHAR(300))",
+		"INSERT INTO sigint_hms.bulk SELECT seq, REPEAT('x', 200) FROM sigint_hms.seq_1_to_150000"); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"HMSBACKUP_DATA_DIR": t.TempDir(), "HMSBACKUP_DB_DRIVER": "mysql", "HMSBACKUP_DB_DSN": dsn}
@@ -114,10 +117,22 @@ func TestCtrlCAtEveryStepOfARestore(t *testing.T) {
 			wantText: "restore interrupted while taking the pre-restore backup; the database was not touched",
 		},
 		{
-			name: "loading the backup",
+			name: "loading the backup with the client",
 			setUp: func(t *testing.T) (map[string]string, func() bool, func()) {
 				started := filepath.Join(t.TempDir(), "load-started")
-				return map[string]string{"HMSBACKUP_MYSQL": holdingTool(t, "mariadb", started)}, fileExists(started), func() {}
+				return map[string]string{"HMSBACKUP_MYSQL": holdingTool(t, "mariadb", started), "HMSBACKUP_RESTORE_METHOD": "client"}, fileExists(started), func() {}
+			},
+			wantText: "restore of backup 1 was interrupted; the database was put back as it was before",
+		},
+		{
+			name: "loading the backup with the replayer",
+			setUp: func(t *testing.T) (map[string]string, func() bool, func()) {
+				loading := func() bool {
+					var n int
+					root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = 'sigint_hms' AND INFO LIKE 'INSERT INTO `bulk`%'").Scan(&n)
+					return n > 0
+				}
+				return map[string]string{"HMSBACKUP_RESTORE_PARALLEL": "2"}, loading, func() {}
 			},
 			wantText: "restore of backup 1 was interrupted; the database was put back as it was before",
 		},

@@ -384,7 +384,11 @@ func startHeldRestore(t *testing.T, bin string, env map[string]string, id string
 		t.Fatal(err)
 	}
 	env["HMSBACKUP_MYSQL"] = wrapper
+	// The client method, so that the wrapper holds the load phase; the
+	// replayer's is held in interrupt_test.go.
+	env["HMSBACKUP_RESTORE_METHOD"] = "client"
 	defer delete(env, "HMSBACKUP_MYSQL")
+	defer delete(env, "HMSBACKUP_RESTORE_METHOD")
 	cmd := exec.Command(bin, "restore", id, "--force")
 	cmd.Env = envList(env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

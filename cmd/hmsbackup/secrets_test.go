@@ -214,11 +214,15 @@ func TestToolsGetNoSecretsAndKill9LeavesNoneOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	env["HMSBACKUP_MYSQL"] = wrapper
+	// The client method: the replayer starts no tool (it connects itself,
+	// the password never leaving the process).
+	env["HMSBACKUP_RESTORE_METHOD"] = "client"
 	killDuring("held-client", "restore", id, "--force")
 	os.WriteFile(release, nil, 0o600)
 
 	// The pre-restore backup's dump, held by the lock.
 	delete(env, "HMSBACKUP_MYSQL")
+	delete(env, "HMSBACKUP_RESTORE_METHOD")
 	lock()
 	killDuring("mariadb-dump", "restore", id, "--force")
 	unlock()

@@ -1,8 +1,10 @@
 package backup
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Error codes. Each maps to one HTTP status and one CLI exit behaviour.
@@ -111,3 +113,17 @@ func Untouched(err error) error {
 type untouchedError struct{ error }
 
 func (u untouchedError) Unwrap() []error { return []error{u.error, ErrUntouched} }
+
+// RestoreFallbackError is an error of Dumper.Restore: the Dumper's usual
+// restore method found, after it had begun changing the database, that it
+// cannot restore this dump; Restore, its other method, can. The engine
+// then reads the backup again from its start and hands it to Restore,
+// which empties the database first. Reason says why, for the log.
+type RestoreFallbackError struct {
+	Reason  string
+	Restore func(ctx context.Context, r io.Reader) error
+}
+
+func (e *RestoreFallbackError) Error() string {
+	return "the restore must be redone with the fallback method: " + e.Reason
+}

@@ -37,7 +37,9 @@ type Dumper interface {
 	// error and returns it; the database may then be partly restored (the
 	// engine rolls back with the pre-restore backup), unless the error is
 	// marked Untouched: it failed before changing anything (e.g. other
-	// sessions held locks on the tables past the configured wait).
+	// sessions held locks on the tables past the configured wait). A
+	// *RestoreFallbackError asks the caller to hand the same dump, read
+	// again from its start, to the method it names.
 	Restore(ctx context.Context, r io.Reader) error
 
 	// Ping checks that the database can be reached with the configured

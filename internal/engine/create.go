@@ -95,7 +95,13 @@ func (e *Engine) createLocked(ctx context.Context, req CreateRequest) (*backup.B
 		return nil, err
 	}
 	start := time.Now()
-	raw, size, sum, err := e.dumpToStorage(ctx, b.Filename, req.Progress)
+	level := e.Level
+	if req.Source == backup.SourcePreRestore {
+		// The pre-restore backup delays the restore it guards: the
+		// cheapest compression (gzip level 1, zstd's fastest), same format.
+		level = compress.LevelFastest
+	}
+	raw, size, sum, err := e.dumpToStorage(ctx, b.Filename, level, req.Progress)
 	b.DurationMS = time.Since(start).Milliseconds()
 	// The record must be updated even if ctx was cancelled (e.g. Ctrl-C).
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -180,7 +186,7 @@ func (e *Engine) reserve(ctx context.Context, req CreateRequest) (*backup.Backup
 // dumpToStorage streams Dumper -> compressor -> (SHA-256, Storage.Put) and
 // returns the uncompressed and stored sizes and the stored bytes' SHA-256.
 // On error nothing is left in storage.
-func (e *Engine) dumpToStorage(ctx context.Context, name string, progress io.Writer) (raw, size int64, sum string, err error) {
+func (e *Engine) dumpToStorage(ctx context.Context, name string, level compress.Level, progress io.Writer) (raw, size int64, sum string, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -188,7 +194,7 @@ func (e *Engine) dumpToStorage(ctx context.Context, name string, progress io.Wri
 	rawCount := make(chan int64, 1)
 	dumpErr := make(chan error, 1)
 	go func() {
-		n, err := e.produce(ctx, io.MultiWriter(pw, hash), progress)
+		n, err := e.produce(ctx, io.MultiWriter(pw, hash), level, progress)
 		rawCount <- n
 		pw.CloseWithError(err) // nil: the reader sees EOF and Put commits
 		dumpErr <- err
@@ -211,8 +217,8 @@ func (e *Engine) dumpToStorage(ctx context.Context, name string, progress io.Wri
 
 // produce writes the compressed dump to w and returns the dump's
 // uncompressed size. An empty dump is an error.
-func (e *Engine) produce(ctx context.Context, w io.Writer, progress io.Writer) (int64, error) {
-	zw, err := compress.NewWriter(w, e.Compression, e.Level)
+func (e *Engine) produce(ctx context.Context, w io.Writer, level compress.Level, progress io.Writer) (int64, error) {
+	zw, err := compress.NewWriter(w, e.Compression, level)
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -494,4 +495,85 @@ func mustDSN(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dsn
+}
+
+// TestReplayFailureOnADataConnectionRollsBack (issue 10): a restore whose
+// dump breaks in the middle of a table's data, in an INSERT that one of
+// the replayer's data connections runs while the others load the rest,
+// stops, names the table and the dump line, and the rollback puts back
+// exactly the previous state.
+func TestReplayFailureOnADataConnectionRollsBack(t *testing.T) {
+	f := newMySQLFixture(t)
+	hmsSchema(f, t)
+	ctx := context.Background()
+	// About 4 MB of rows: mariadb-dump writes them as several INSERTs of
+	// at most 1 MB, which the replayer spreads over its connections.
+	f.exec(t, "CREATE TABLE big (id INT PRIMARY KEY, pad TEXT CHARACTER SET utf8mb4)",
+		"INSERT INTO big SELECT seq, CONCAT(seq, ';', REPEAT('x''\\\\', 330)) FROM seq_1_to_4000",
+		"CREATE TABLE after_big (id INT PRIMARY KEY)", "INSERT INTO after_big VALUES (1)")
+	good := f.backupNow(t)
+	sqlText := decompressed(t, good)
+	first := strings.Index(sqlText, "INSERT INTO `big` VALUES")
+	second := strings.Index(sqlText[first+1:], "INSERT INTO `big` VALUES")
+	if first < 0 || second < 0 {
+		t.Fatalf("the dump does not load big in several INSERTs")
+	}
+	cut := first + 1 + second
+	line := strings.Count(sqlText[:cut], "\n") + 1
+	broken := sqlText[:cut] + "INSERT INTO `big` VALUES (1,'a duplicate key');\n" + sqlText[cut:]
+	bad := storeBackup(t, f, broken)
+
+	f.exec(t, "DELETE FROM big WHERE id > 10", "INSERT INTO patients (name) VALUES ('only before the restore')")
+	before := f.backupNow(t)
+	res, err := f.eng.Restore(ctx, engine.RestoreRequest{BackupID: bad.ID, Actor: alice})
+	if err == nil {
+		t.Fatal("restore of a dump with a duplicate key succeeded")
+	}
+	for _, want := range []string{"Error 1062", "`big`", fmt.Sprintf("line %d of the dump", line), "put back as it was"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if !res.RolledBack {
+		t.Fatalf("not rolled back: %+v", res)
+	}
+	after := f.backupNow(t)
+	if got, want := content(decompressed(t, after)), content(decompressed(t, before)); got != want {
+		t.Fatalf("after the failed restore the database differs from before:\n%s", firstDiff(got, want))
+	}
+}
+
+// TestReplayFallsBackToTheClient (issue 10): a dump the replayer's
+// splitter cannot prove it understands (here a USE, which the client
+// handles itself), met after the replay began, is restored again from its
+// start by the client, the log says why, and the result is the dump's
+// content.
+func TestReplayFallsBackToTheClient(t *testing.T) {
+	f := newMySQLFixture(t)
+	hmsSchema(f, t)
+	var logs bytes.Buffer
+	f.eng.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	good := f.backupNow(t)
+	sqlText := decompressed(t, good)
+	cut := strings.Index(sqlText, "-- Table structure for table `patients`")
+	if cut < 0 {
+		t.Fatal("no patients table in the dump")
+	}
+	db := f.eng.Dumper.Info().Database
+	// Past the first 16 KiB, which Restore looks at before it chooses:
+	// the replayer meets the USE only after it began.
+	odd := sqlText[:cut] + strings.Repeat("-- padding\n", 2000) + "USE " + testutil.QuoteIdent(db) + ";\n" + sqlText[cut:]
+	oddBackup := storeBackup(t, f, odd)
+
+	f.exec(t, "DELETE FROM patients", "DROP VIEW patient_names")
+	if _, err := f.eng.Restore(context.Background(), engine.RestoreRequest{BackupID: oddBackup.ID, Actor: alice}); err != nil {
+		t.Fatalf("restore with the fallback: %v", err)
+	}
+	if !strings.Contains(logs.String(), "fallback method") || !strings.Contains(logs.String(), "USE") {
+		t.Errorf("the log does not say why the client took over:\n%s", logs.String())
+	}
+	after := f.backupNow(t)
+	if got, want := content(decompressed(t, after)), content(sqlText); got != want {
+		t.Fatalf("after the fallback restore the database differs from the dump:\n%s", firstDiff(got, want))
+	}
 }

@@ -389,8 +389,21 @@ func matchSum(b *backup.Backup, got string) error {
 
 // restoreFile streams a stored backup through the decompressor into the
 // Dumper, hashing what it reads; a file that changes while being restored
-// fails the restore.
+// fails the restore. If the Dumper's usual method gives up on the dump
+// (backup.RestoreFallbackError), the file is read again from its start
+// into the fallback method.
 func (e *Engine) restoreFile(ctx context.Context, b *backup.Backup, progress io.Writer) error {
+	err := e.restoreStream(ctx, b, progress, e.Dumper.Restore)
+	var fb *backup.RestoreFallbackError
+	if errors.As(err, &fb) && fb.Restore != nil {
+		e.logger().Warn("restoring the backup again with the fallback method", "backup", b.Filename, "reason", fb.Reason)
+		return e.restoreStream(ctx, b, nil, fb.Restore)
+	}
+	return err
+}
+
+// restoreStream is one pass of restoreFile, through restore.
+func (e *Engine) restoreStream(ctx context.Context, b *backup.Backup, progress io.Writer, restore func(context.Context, io.Reader) error) error {
 	f, err := e.Storage.Open(ctx, b.Filename)
 	if err != nil {
 		return err
@@ -403,7 +416,7 @@ func (e *Engine) restoreFile(ctx context.Context, b *backup.Backup, progress io.
 		return fmt.Errorf("backup file %s: %w", b.Filename, err)
 	}
 	defer zr.Close()
-	if err := e.Dumper.Restore(ctx, zr); err != nil {
+	if err := restore(ctx, zr); err != nil {
 		return err
 	}
 	// Read whatever the decompressor left (trailers) so the hash covers all.

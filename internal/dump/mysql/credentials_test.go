@@ -69,6 +69,7 @@ func TestCredentialsOnlyInTheDefaultsFile(t *testing.T) {
 		TempDir:       tempDir,
 		DumpCommand:   recordingTool(t, "mariadb-dump", dumpOut),
 		ClientCommand: recordingTool(t, "mariadb", clientOut),
+		RestoreMethod: mysql.MethodClient, // the replayer runs no tool
 	})
 	var buf bytes.Buffer
 	if err := d.Dump(context.Background(), &buf); err != nil {

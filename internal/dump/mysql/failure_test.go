@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/dump/mysql"
+	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/replay"
 )
 
 // wantCode fails t unless err has code.
@@ -146,41 +149,55 @@ func TestMissingTools(t *testing.T) {
 	}
 }
 
+// TestRestoreStopsAtFirstError: with either method, a statement the
+// server refuses stops the restore there, and the error quotes the
+// server's message (and, from the replayer, the dump line).
 func TestRestoreStopsAtFirstError(t *testing.T) {
-	ctx := context.Background()
-	dsn := newDatabase(t, "brokenstream")
-	db := openDB(t, dsn)
-	exec(t, db,
-		"CREATE TABLE t1 (id INT PRIMARY KEY)", "INSERT INTO t1 VALUES (1), (2)",
-		"CREATE TABLE t2 (id INT PRIMARY KEY)", "INSERT INTO t2 VALUES (3)")
-	d := newDumper(t, mysql.Config{DSN: dsn})
-	dumped := dump(t, d)
-	cut := bytes.Index(dumped, []byte("-- Table structure for table `t2`"))
-	if cut < 0 {
-		t.Fatalf("no t2 in the dump:\n%s", dumped)
-	}
-	broken := append(append(append([]byte{}, dumped[:cut]...), "THIS IS NOT SQL;\n"...), dumped[cut:]...)
+	for _, method := range []string{mysql.MethodReplay, mysql.MethodClient} {
+		t.Run(method, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := newDatabase(t, "brokenstream")
+			db := openDB(t, dsn)
+			exec(t, db,
+				"CREATE TABLE t1 (id INT PRIMARY KEY)", "INSERT INTO t1 VALUES (1), (2)",
+				"CREATE TABLE t2 (id INT PRIMARY KEY)", "INSERT INTO t2 VALUES (3)")
+			d := newDumper(t, mysql.Config{DSN: dsn, RestoreMethod: method})
+			dumped := dump(t, d)
+			cut := bytes.Index(dumped, []byte("-- Table structure for table `t2`"))
+			if cut < 0 {
+				t.Fatalf("no t2 in the dump:\n%s", dumped)
+			}
+			broken := append(append(append([]byte{}, dumped[:cut]...), "THIS IS NOT SQL;\n"...), dumped[cut:]...)
+			line := bytes.Count(dumped[:cut], []byte("\n")) + 1
 
-	err := d.Restore(ctx, bytes.NewReader(broken))
-	if err == nil {
-		t.Fatal("Restore of a broken stream succeeded")
-	}
-	wantCode(t, "Restore", err, backup.EINTERNAL)
-	if msg := err.Error(); !strings.Contains(msg, "ERROR 1064") || !strings.Contains(msg, "THIS IS NOT SQL") {
-		t.Errorf("Restore error %q lacks the client's message", msg)
-	}
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM t1").Scan(&n); err != nil || n != 2 {
-		t.Errorf("t1, before the error, has %d rows (%v), want 2", n, err)
-	}
-	err = db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't2'").Scan(&n)
-	if err != nil || n != 0 {
-		t.Errorf("t2, after the error, exists (%d, %v): the client went on", n, err)
-	}
+			err := d.Restore(ctx, bytes.NewReader(broken))
+			if err == nil {
+				t.Fatal("Restore of a broken stream succeeded")
+			}
+			wantCode(t, "Restore", err, backup.EINTERNAL)
+			want := []string{"ERROR 1064", "THIS IS NOT SQL"}
+			if method == mysql.MethodReplay {
+				want = []string{"Error 1064", "THIS IS NOT SQL", fmt.Sprintf("line %d of the dump", line)}
+			}
+			for _, w := range want {
+				if msg := err.Error(); !strings.Contains(msg, w) {
+					t.Errorf("Restore error %q lacks %q", msg, w)
+				}
+			}
+			var n int
+			if err := db.QueryRow("SELECT COUNT(*) FROM t1").Scan(&n); err != nil || n != 2 {
+				t.Errorf("t1, before the error, has %d rows (%v), want 2", n, err)
+			}
+			err = db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't2'").Scan(&n)
+			if err != nil || n != 0 {
+				t.Errorf("t2, after the error, exists (%d, %v): the restore went on", n, err)
+			}
 
-	// The intact dump still restores.
-	if err := d.Restore(ctx, bytes.NewReader(dumped)); err != nil {
-		t.Fatalf("Restore of the intact dump: %v", err)
+			// The intact dump still restores.
+			if err := d.Restore(ctx, bytes.NewReader(dumped)); err != nil {
+				t.Fatalf("Restore of the intact dump: %v", err)
+			}
+		})
 	}
 }
 
@@ -208,35 +225,43 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return 0, r.err
 }
 
+// TestRestoreReadErrorNeverRunsACutStatement: with either method, a read
+// error after part of a statement never lets that part run.
 func TestRestoreReadErrorNeverRunsACutStatement(t *testing.T) {
-	dsn := newDatabase(t, "readerr")
-	db := openDB(t, dsn)
-	d := newDumper(t, mysql.Config{DSN: dsn})
-	corrupt := errors.New("gzip: invalid checksum")
-	r := &failingReader{
-		// At EOF the client would run the cut-off INSERT.
-		// More than the copy buffers before handing on, so the client gets
-		// the CREATE (and runs it) before the read error.
-		data: []byte("CREATE TABLE cut (i INT);\n" + strings.Repeat("-- a comment the client reads past\n", 10000) + "INSERT INTO cut VALUES (1), (2)"),
-		// The client has run the CREATE: the read error comes after it.
-		ready: func() bool {
+	for _, method := range []string{mysql.MethodReplay, mysql.MethodClient} {
+		t.Run(method, func(t *testing.T) {
+			dsn := newDatabase(t, "readerr")
+			db := openDB(t, dsn)
+			d := newDumper(t, mysql.Config{DSN: dsn, RestoreMethod: method})
+			corrupt := errors.New("gzip: invalid checksum")
+			r := &failingReader{
+				// At EOF the client would run the cut-off INSERT.
+				// More than the copy buffers before handing on, so the client gets
+				// the CREATE (and runs it) before the read error. The header
+				// makes it a dump the replayer takes.
+				data: []byte("-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\nCREATE TABLE cut (i INT);\n" +
+					strings.Repeat("-- a comment the client reads past\n", 10000) + "INSERT INTO cut VALUES (1), (2)"),
+				// The client has run the CREATE: the read error comes after it.
+				ready: func() bool {
+					var n int
+					return db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'cut'").Scan(&n) == nil && n == 1
+				},
+				err: corrupt,
+			}
+			err := d.Restore(context.Background(), r)
+			if !errors.Is(err, corrupt) {
+				t.Fatalf("Restore error = %v, want the reader's error", err)
+			}
+			wantCode(t, "Restore", err, backup.ECORRUPT)
+			if !r.wasReady {
+				t.Fatal("the restore never ran the CREATE before the read error, so the test proves nothing")
+			}
 			var n int
-			return db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'cut'").Scan(&n) == nil && n == 1
-		},
-		err: corrupt,
-	}
-	err := d.Restore(context.Background(), r)
-	if !errors.Is(err, corrupt) {
-		t.Fatalf("Restore error = %v, want the reader's error", err)
-	}
-	wantCode(t, "Restore", err, backup.ECORRUPT)
-	if !r.wasReady {
-		t.Fatal("the client never ran the CREATE before the read error, so the test proves nothing")
-	}
-	var n int
-	err = db.QueryRow("SELECT COUNT(*) FROM cut").Scan(&n)
-	if err == nil && n != 0 {
-		t.Errorf("the cut-off INSERT ran: %d rows", n)
+			err = db.QueryRow("SELECT COUNT(*) FROM cut").Scan(&n)
+			if err == nil && n != 0 {
+				t.Errorf("the cut-off INSERT ran: %d rows", n)
+			}
+		})
 	}
 }
 
@@ -325,5 +350,80 @@ func TestRestoreChecksTheClientFirst(t *testing.T) {
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM keep").Scan(&n); err != nil || n != 1 {
 		t.Errorf("a Restore whose client cannot log in touched the database: count %d, %v", n, err)
+	}
+}
+
+// TestReplayStopsAllConnectionsAtAFailingInsert (issue 10): an INSERT
+// that fails on one of the replayer's data connections, in the middle of
+// a table's data, stops every connection: the error names the table and
+// the dump line, nothing after it runs (the next table is never made),
+// and no session of the restore is left running.
+func TestReplayStopsAllConnectionsAtAFailingInsert(t *testing.T) {
+	ctx := context.Background()
+	dsn := newDatabase(t, "replaystop")
+	db := openDB(t, dsn)
+	exec(t, db,
+		"CREATE TABLE big (id INT PRIMARY KEY, pad TEXT)",
+		"INSERT INTO big SELECT seq, REPEAT('y', 1000) FROM seq_1_to_6000",
+		"CREATE TABLE zz_after (id INT PRIMARY KEY)", "INSERT INTO zz_after VALUES (1)")
+	d := newDumper(t, mysql.Config{DSN: dsn, RestoreMethod: mysql.MethodReplay, Replay: replay.Options{Parallel: 3, CommitStatements: 1}})
+	dumped := dump(t, d)
+	first := bytes.Index(dumped, []byte("INSERT INTO `big` VALUES"))
+	third := first
+	for range 2 {
+		next := bytes.Index(dumped[third+1:], []byte("INSERT INTO `big` VALUES"))
+		if next < 0 {
+			t.Fatal("the dump loads big in fewer than 3 INSERTs")
+		}
+		third += 1 + next
+	}
+	line := bytes.Count(dumped[:third], []byte("\n")) + 1
+	broken := append(append(append([]byte{}, dumped[:third]...), "INSERT INTO `big` VALUES (5,'duplicate');\n"...), dumped[third:]...)
+
+	err := d.Restore(ctx, bytes.NewReader(broken))
+	if err == nil {
+		t.Fatal("Restore with a duplicate key succeeded")
+	}
+	for _, want := range []string{"Error 1062", "data of table `big`", fmt.Sprintf("line %d of the dump", line)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'zz_after'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the table after the failure exists (%d, %v): the restore went on", n, err)
+	}
+	user := strings.SplitN(dsn, ":", 2)[0]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'", user).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of the restore still run statements", n)
+		}
+	}
+}
+
+// TestReplayHandsOtherScriptsToTheClient (issue 10): SQL that is not
+// mysqldump's or mariadb-dump's output goes to the client before anything
+// is changed, and the log says why.
+func TestReplayHandsOtherScriptsToTheClient(t *testing.T) {
+	dsn := newDatabase(t, "notadump")
+	db := openDB(t, dsn)
+	var logs bytes.Buffer
+	d := newDumper(t, mysql.Config{DSN: dsn, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	script := "CREATE TABLE handwritten (i INT);\nINSERT INTO handwritten VALUES (1), (2);\n"
+	if err := d.Restore(context.Background(), strings.NewReader(script)); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if !strings.Contains(logs.String(), "restoring with the client") || !strings.Contains(logs.String(), "does not start with their header") {
+		t.Errorf("the log does not say why the client restored it:\n%s", logs.String())
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM handwritten").Scan(&n); err != nil || n != 2 {
+		t.Errorf("handwritten has %d rows (%v), want 2", n, err)
 	}
 }

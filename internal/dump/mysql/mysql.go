@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
+	"github.com/hmsbackup/hmsbackup/internal/dump/mysql/replay"
 )
 
 var _ backup.Dumper = (*Dumper)(nil)
@@ -50,6 +52,14 @@ type Config struct {
 	// ClientCommand is the client that restores; default mariadb if it is on
 	// PATH, otherwise mysql.
 	ClientCommand string
+	// RestoreMethod is how Restore runs a dump: MethodReplay (the default)
+	// or MethodClient.
+	RestoreMethod string
+	// Replay tunes the replayer (MethodReplay).
+	Replay replay.Options
+	// Logger is told when a restore falls back from the replayer to the
+	// client, and why; default: discarded.
+	Logger *slog.Logger
 	// LockTimeout bounds how long a restore waits for other sessions to
 	// let go of the tables before it changes anything; then it gives up,
 	// naming them, with the database untouched. Zero means
@@ -62,8 +72,8 @@ const DefaultLockTimeout = time.Minute
 
 // String describes c with the DSN's password replaced by "xxxxx".
 func (c Config) String() string {
-	return fmt.Sprintf("mysql.Config{DSN: %s, TempDir: %q, DumpCommand: %q, ClientCommand: %q, LockTimeout: %v}",
-		redactDSN(c.DSN), c.TempDir, c.DumpCommand, c.ClientCommand, c.LockTimeout)
+	return fmt.Sprintf("mysql.Config{DSN: %s, TempDir: %q, DumpCommand: %q, ClientCommand: %q, RestoreMethod: %q, Replay: %+v, LockTimeout: %v}",
+		redactDSN(c.DSN), c.TempDir, c.DumpCommand, c.ClientCommand, c.RestoreMethod, c.Replay, c.LockTimeout)
 }
 
 // GoString is String, so %#v does not print the password either.
@@ -93,6 +103,9 @@ type Dumper struct {
 	dumpCmd   string
 	clientCmd string
 	lockWait  time.Duration
+	method    string
+	replay    replay.Options
+	logger    *slog.Logger
 
 	historyMu    sync.Mutex
 	historyKnown bool // the dump tool was asked
@@ -145,6 +158,15 @@ func New(cfg Config) (*Dumper, error) {
 		dumpCmd:   cfg.DumpCommand,
 		clientCmd: cfg.ClientCommand,
 		lockWait:  cmp.Or(cfg.LockTimeout, DefaultLockTimeout),
+		method:    cmp.Or(cfg.RestoreMethod, MethodReplay),
+		replay:    cfg.Replay,
+		logger:    cfg.Logger,
+	}
+	if d.method != MethodReplay && d.method != MethodClient {
+		return nil, backup.Errorf(backup.EINVALID, "unknown restore method %q: use %s or %s", cfg.RestoreMethod, MethodReplay, MethodClient)
+	}
+	if d.logger == nil {
+		d.logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.LockTimeout < 0 {
 		return nil, backup.Errorf(backup.EINVALID, "the restore lock timeout %v is negative", cfg.LockTimeout)

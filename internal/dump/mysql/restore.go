@@ -20,7 +20,7 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 )
 
-// Restore empties the database (every table, view, sequence, procedure,
+// restoreClient empties the database (every table, view, sequence, procedure,
 // function, package and event in it; triggers go with their tables) and
 // then feeds the dump read from r to the client, which stops at the first
 // failing statement. Afterwards the database holds exactly what the dump
@@ -33,7 +33,7 @@ import (
 // partly restored. Restore waits for a pending Read on r to return
 // unless ctx ends; then it returns at once, and the caller must not Read r
 // again (closing it is fine if r allows a Close during a Read).
-func (d *Dumper) Restore(ctx context.Context, r io.Reader) error {
+func (d *Dumper) restoreClient(ctx context.Context, r io.Reader) error {
 	// Check all that can be checked before anything is dropped: failures
 	// up to the emptying leave the database untouched.
 	client, err := exec.LookPath(d.clientCmd)
