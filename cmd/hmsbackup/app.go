@@ -131,15 +131,16 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 		return nil, err
 	}
 	eng := &engine.Engine{
-		Catalog:     cat,
-		Dumper:      dumper,
-		Storage:     store,
-		Locker:      locker,
-		Compression: cfg.Compression,
-		Location:    cfg.Location,
-		Logger:      logger,
-		LockWait:    cfg.LockWait,
-		StateDir:    cfg.DataDir,
+		Catalog:          cat,
+		Dumper:           dumper,
+		Storage:          store,
+		Locker:           locker,
+		Compression:      cfg.Compression,
+		Location:         cfg.Location,
+		Logger:           logger,
+		LockWait:         cfg.LockWait,
+		DumpStallTimeout: cfg.DumpStallTimeout,
+		StateDir:         cfg.DataDir,
 	}
 	keys := secret.NewKeyring(c.getenv(secret.EnvKey), cfg.DataDir)
 	// Off-site storages are made per operation from the settings as they

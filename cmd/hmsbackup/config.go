@@ -24,6 +24,9 @@ type config struct {
 	Compression backup.Compression
 	Location    *time.Location
 	LockWait    time.Duration
+	// DumpStallTimeout stops a dump tool silent for that long
+	// (HMSBACKUP_DUMP_STALL_TIMEOUT, default 30m, 0: never).
+	DumpStallTimeout time.Duration
 	// RestoreLockTimeout bounds a MySQL restore's wait for other sessions
 	// to let go of the tables (0: the dumper's default).
 	RestoreLockTimeout time.Duration
@@ -115,6 +118,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if s := getenv("HMSBACKUP_LOCK_WAIT"); s != "" {
 		if c.LockWait, err = time.ParseDuration(s); err != nil || c.LockWait < 0 {
 			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_LOCK_WAIT=%q is not a duration such as 30s or 10m", s)
+		}
+	}
+	c.DumpStallTimeout = 30 * time.Minute
+	if s := getenv("HMSBACKUP_DUMP_STALL_TIMEOUT"); s != "" {
+		if c.DumpStallTimeout, err = time.ParseDuration(s); err != nil || c.DumpStallTimeout < 0 {
+			return c, backup.Errorf(backup.EINVALID, "HMSBACKUP_DUMP_STALL_TIMEOUT=%q is not a duration such as 30m (0: never stop a silent dump)", s)
 		}
 	}
 	// Whether Drive and S3 are complete is known only with the catalog's

@@ -223,8 +223,15 @@ func (e *Engine) produce(ctx context.Context, w io.Writer, level compress.Level,
 		return 0, err
 	}
 	cw := &countingWriter{w: zw, progress: progress}
-	if err := e.Dumper.Dump(ctx, cw); err != nil {
+	dctx, stop := e.watchStall(ctx, cw)
+	defer stop()
+	if err := e.Dumper.Dump(dctx, cw); err != nil {
 		zw.Close()
+		if cause := context.Cause(dctx); errors.Is(cause, errDumpStalled) {
+			return cw.n, backup.Errorf(backup.EUNAVAILABLE, "the dump tool wrote nothing for %s (after %d bytes), so it was stopped: "+
+				"look for a lock it waits for or a tool stuck in a loop (HMSBACKUP_DUMP_STALL_TIMEOUT sets how long it may stay silent)",
+				e.DumpStallTimeout, cw.n)
+		}
 		return cw.n, fmt.Errorf("dump failed: %w", err)
 	}
 	if cw.n == 0 {
@@ -235,4 +242,37 @@ func (e *Engine) produce(ctx context.Context, w io.Writer, level compress.Level,
 		return cw.n, fmt.Errorf("compress: %w", err)
 	}
 	return cw.n, nil
+}
+
+// errDumpStalled is the cause of a dump cancelled by watchStall.
+var errDumpStalled = errors.New("the dump stalled")
+
+// watchStall returns ctx, cancelled with errDumpStalled once cw has gone
+// DumpStallTimeout without a write (counted from now before the first
+// one), and a func that stops watching.
+func (e *Engine) watchStall(ctx context.Context, cw *countingWriter) (context.Context, func()) {
+	if e.DumpStallTimeout <= 0 {
+		return ctx, func() {}
+	}
+	cw.lastWrite.Store(time.Now().UnixNano())
+	wctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(max(e.DumpStallTimeout/10, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if time.Since(time.Unix(0, cw.lastWrite.Load())) > e.DumpStallTimeout {
+					cancel(errDumpStalled)
+					return
+				}
+			}
+		}
+	}()
+	return wctx, func() { close(done); cancel(nil) }
 }

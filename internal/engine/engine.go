@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hmsbackup/hmsbackup/internal/backup"
@@ -42,6 +43,10 @@ type Engine struct {
 	// LockWait is how long an operation waits for another one on the same
 	// database before it is refused with EBUSY (0: refuse at once).
 	LockWait time.Duration
+	// DumpStallTimeout stops a dump whose tool has written nothing for
+	// that long (a tool stuck in a loop, a lock wait that never ends): the
+	// backup fails, and is notified, instead of hanging unseen. 0: never.
+	DumpStallTimeout time.Duration
 	// StateDir keeps the marker of a restore in progress, so that a
 	// restore killed midway is reported at the next start; "" disables it.
 	StateDir string
@@ -166,14 +171,17 @@ func (e *Engine) audit(ctx context.Context, actor Actor, action backup.Action, b
 	}
 }
 
-// countingWriter counts bytes and reports them to an optional progress sink.
+// countingWriter counts bytes and reports them to an optional progress
+// sink; lastWrite (Unix nanoseconds) is when it was last written to.
 type countingWriter struct {
-	w        io.Writer
-	n        int64
-	progress io.Writer
+	w         io.Writer
+	n         int64
+	progress  io.Writer
+	lastWrite atomic.Int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	c.lastWrite.Store(time.Now().UnixNano())
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	if c.progress != nil && n > 0 {
