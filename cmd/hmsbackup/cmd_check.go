@@ -28,7 +28,7 @@ func (c *cli) checkCommand() *cobra.Command {
 					fmt.Fprintln(c.stdout, "reachable:  yes")
 				}
 				if free, err := a.engine.Storage.Free(); err == nil {
-					fmt.Fprintf(c.stdout, "data dir:   %s (%s free)\n", a.cfg.DataDir, humanBytes(free))
+					fmt.Fprintf(c.stdout, "data dir:   %s (%s free)\n", a.cfg.DataDir, backup.HumanBytes(free))
 				}
 				b, total, err := lastGood(ctx, a.catalog)
 				if err != nil {

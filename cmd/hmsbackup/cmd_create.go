@@ -57,7 +57,7 @@ func (c *cli) printCreated(b *backup.Backup, asJSON bool) error {
 	if asJSON {
 		return writeJSON(c.stdout, b)
 	}
-	fmt.Fprintf(c.stdout, "Backup %d completed: %s (%s, sha256 %s)\n", b.ID, b.FilePath, humanBytes(b.FileSize), b.SHA256)
+	fmt.Fprintf(c.stdout, "Backup %d completed: %s (%s, sha256 %s)\n", b.ID, b.FilePath, backup.HumanBytes(b.FileSize), b.SHA256)
 	return nil
 }
 

@@ -122,7 +122,7 @@ func (c *cli) downloadCommand() *cobra.Command {
 				if err := writeFileAtomic(out, r, force); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stderr, "Wrote backup %d (%s, %s) to %s\n", b.ID, b.Filename, humanBytes(b.FileSize), out)
+				fmt.Fprintf(c.stderr, "Wrote backup %d (%s, %s) to %s\n", b.ID, b.Filename, backup.HumanBytes(b.FileSize), out)
 				return nil
 			})
 		},

@@ -20,20 +20,6 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// humanBytes prints sizes as people read them: 1.5 MiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // locations lists where a backup's copies are: "local, drive, s3".
 func locations(b *backup.Backup) string {
 	var where []string
@@ -66,7 +52,7 @@ func printBackupTable(w io.Writer, backups []*backup.Backup, loc *time.Location)
 			prot += " (" + strings.ToUpper(string(b.Integrity)) + ")"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s\t%s\t%s\t%s\n", b.ID, b.CreatedAt.In(loc).Format("2006-01-02 15:04:05"),
-			b.Status, prot, b.Source, humanBytes(b.FileSize), locations(b), b.Filename)
+			b.Status, prot, b.Source, backup.HumanBytes(b.FileSize), locations(b), b.Filename)
 	}
 	return tw.Flush()
 }
@@ -86,7 +72,7 @@ func printBackup(w io.Writer, b *backup.Backup, loc *time.Location) error {
 		row("Duration", (time.Duration(b.DurationMS) * time.Millisecond).String())
 	}
 	row("Database", fmt.Sprintf("%s (%s)", b.DBName, b.DBEngine))
-	row("Size", fmt.Sprintf("%s (%d bytes; %s uncompressed, %s)", humanBytes(b.FileSize), b.FileSize, humanBytes(b.RawSize), b.Compression))
+	row("Size", fmt.Sprintf("%s (%d bytes; %s uncompressed, %s)", backup.HumanBytes(b.FileSize), b.FileSize, backup.HumanBytes(b.RawSize), b.Compression))
 	row("SHA-256", b.SHA256)
 	integrity := string(b.Integrity)
 	if b.VerifiedAt != nil {

@@ -167,3 +167,17 @@ func Filename(t time.Time, format string, c Compression, attempt int) string {
 	}
 	return name + "." + format + c.Extension()
 }
+
+// HumanBytes says n bytes in binary units, as people read them: "52.1 KiB".
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

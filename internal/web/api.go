@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -95,7 +96,7 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	body := apiErrorBody{Code: code, Message: userMessage(err)}
 	var fe *fieldError
-	if errorsAs(err, &fe) {
+	if errors.As(err, &fe) {
 		body.Field = fe.Field
 	}
 	if code == backup.EUNAUTHORIZED {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -236,8 +235,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// errNotSignedIn is the API's 401.
-var errNotSignedIn = errors.New("not signed in")
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -211,15 +211,15 @@ func (u *user) signIn(password string) *http.Response {
 	return res
 }
 
-// page does a browser request (form values for POST) and returns the
-// status and body. Redirects are followed.
-func (u *user) page(method, path string, form url.Values) (int, string) {
+// submit does a browser request (form values for POST), following
+// redirects, and returns the status, the body and the path it ended at.
+func (u *user) submit(method, path string, form url.Values) (code int, body, at string) {
 	u.ts.t.Helper()
-	var body io.Reader
+	var in io.Reader
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		in = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, u.ts.URL+path, body)
+	req, err := http.NewRequest(method, u.ts.URL+path, in)
 	if err != nil {
 		u.ts.t.Fatal(err)
 	}
@@ -231,8 +231,18 @@ func (u *user) page(method, path string, form url.Values) (int, string) {
 		u.ts.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		u.ts.t.Fatal(err)
+	}
+	return res.StatusCode, string(b), res.Request.URL.Path
+}
+
+// page is submit without the final path.
+func (u *user) page(method, path string, form url.Values) (int, string) {
+	u.ts.t.Helper()
+	code, body, _ := u.submit(method, path, form)
+	return code, body
 }
 
 // api does an API request with the user's token; out, if not nil, gets

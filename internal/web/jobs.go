@@ -88,9 +88,7 @@ func (s *Server) trackQueued(id int64) {
 
 // activeJobs lists the jobs queued or running, for the list page.
 func (s *Server) activeJobs(r *http.Request) []JobView {
-	lister, ok := s.cfg.Jobs.(interface {
-		Active(context.Context) ([]queue.JobState, error)
-	})
+	lister, ok := s.cfg.Jobs.(activeLister)
 	if !ok {
 		return nil
 	}

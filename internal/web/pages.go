@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -431,5 +430,3 @@ func (s *Server) jobView(r *http.Request) (JobView, error) {
 	}
 	return s.viewOf(st), nil
 }
-
-var errNoJob = errors.New("no job")

@@ -23,7 +23,7 @@ type pages struct {
 // funcs are the helpers templates may call; time is shown in the
 // configured zone (the view's Loc).
 var funcs = template.FuncMap{
-	"bytes": humanBytes,
+	"bytes": backup.HumanBytes,
 	"ago":   ago,
 	"lower": strings.ToLower,
 	"join":  strings.Join,
@@ -191,20 +191,6 @@ func userMessage(err error) string {
 		return err.Error()
 	}
 	return "Something went wrong on the server; the details are in its log."
-}
-
-// humanBytes says n bytes in binary units: "52.1 KiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // ago says how long ago t was, roughly: "3 min", "2 h", "5 days".

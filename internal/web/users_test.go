@@ -2,7 +2,6 @@ package web
 
 import (
 	"html"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -17,33 +16,6 @@ import (
 	"github.com/hmsbackup/hmsbackup/internal/backup"
 	"github.com/hmsbackup/hmsbackup/internal/identity"
 )
-
-// submit does a browser request like page, and also returns the path the
-// redirects ended at.
-func (u *user) submit(method, path string, form url.Values) (code int, body, at string) {
-	u.ts.t.Helper()
-	var in io.Reader
-	if form != nil {
-		in = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u.ts.URL+path, in)
-	if err != nil {
-		u.ts.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	res, err := u.Browser.Do(req)
-	if err != nil {
-		u.ts.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		u.ts.t.Fatal(err)
-	}
-	return res.StatusCode, string(b), res.Request.URL.Path
-}
 
 var secretRE = regexp.MustCompile(`<pre class="secret" id="secret"[^>]*>([^<]+)</pre>`)
 
